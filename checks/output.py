@@ -1,0 +1,181 @@
+"""What a check run says: conclusion, title, Markdown summary and annotations, within GitHub's limits.
+
+GitHub caps `output.summary` and `output.text` at 65,535 characters; we count UTF-8 bytes,
+which is never more lenient, and truncate with a note instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runners.result import Outcome, RunResult, TestCase, TestStatus
+
+CHECK_NAME = "Verdict"
+MAX_OUTPUT_BYTES = 65_535
+MAX_ANNOTATION_MESSAGE_BYTES = 64 * 1024 - 1
+MAX_TITLE_CHARS = 255
+TRACE_LINES = 30
+TRUNCATION_NOTE = "\n\n… truncated by Verdict to fit GitHub's 65,535-byte limit; the full log is on the run page."
+
+
+@dataclass
+class CheckReport:
+    conclusion: str  # success | failure | neutral | timed_out | cancelled
+    title: str
+    summary: str
+    text: str = ""
+    annotations: list[dict] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def output(self) -> dict:
+        """The check run `output` object without annotations (they are sent in batches)."""
+        out = {"title": self.title, "summary": self.summary}
+        if self.text:
+            out["text"] = self.text
+        return out
+
+
+def truncate_utf8(text: str, max_bytes: int, note: str = TRUNCATION_NOTE) -> str:
+    """Cut `text` to at most `max_bytes` UTF-8 bytes, never splitting a character, ending with `note`."""
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    room = max_bytes - len(note.encode("utf-8"))
+    if room <= 0:
+        return note.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    return raw[:room].decode("utf-8", errors="ignore") + note
+
+
+def totals_for(result: RunResult) -> dict[str, int]:
+    return {
+        "total": len(result.tests),
+        "passed": result.count(TestStatus.PASSED),
+        "failed": result.count(TestStatus.FAILED),
+        "skipped": result.count(TestStatus.SKIPPED),
+        "errors": result.count(TestStatus.ERROR),
+    }
+
+
+def conclusion_for(result: RunResult) -> str:
+    if result.outcome is Outcome.TIMED_OUT:
+        return "timed_out"
+    if result.outcome is Outcome.OUT_OF_MEMORY:
+        return "failure"
+    if result.outcome is Outcome.ERROR:
+        return "failure"  # never let an unrunnable suite pass a required check
+    if result.failures:
+        return "failure"
+    if result.exit_code == 5 and not result.tests:  # pytest: no tests collected
+        return "neutral"
+    if result.exit_code not in (0, None):
+        return "failure"
+    return "success" if result.tests else "neutral"
+
+
+def title_for(result: RunResult, totals: dict[str, int]) -> str:
+    if result.outcome is Outcome.TIMED_OUT:
+        return f"Timed out after {result.duration:.0f} s"
+    if result.outcome is Outcome.OUT_OF_MEMORY:
+        return "Out of memory: the test command was killed at the memory limit"
+    if result.outcome is Outcome.ERROR and not result.tests:
+        return "The tests could not be run"
+    if not totals["total"]:
+        return "No tests ran" if result.exit_code in (0, 5, None) else f"Test command failed (exit {result.exit_code})"
+    parts = [f"{totals[k]} {label}" for k, label in (("failed", "failed"), ("errors", "errors"),
+             ("passed", "passed"), ("skipped", "skipped")) if totals[k]]
+    return ", ".join(parts)[:MAX_TITLE_CHARS]
+
+
+def annotations_for(failures: list[TestCase]) -> list[dict]:
+    """One `failure` annotation per failing test that has a file and line."""
+    annotations = []
+    for case in failures:
+        if not case.file or not case.line:
+            continue
+        message = case.message.strip() or f"{case.name} {case.status.value}"
+        trace = _trimmed(case.trace)
+        if trace and trace not in message:
+            message = f"{message}\n\n{trace}"
+        annotations.append({
+            "path": case.file.lstrip("/"),
+            "start_line": case.line,
+            "end_line": case.line,
+            "annotation_level": "failure",
+            "title": _test_label(case)[:MAX_TITLE_CHARS],
+            "message": truncate_utf8(message, MAX_ANNOTATION_MESSAGE_BYTES, note="\n… (trimmed)"),
+        })
+    return annotations
+
+
+def report_for(result: RunResult, *, details_url: str | None = None, preamble: str = "") -> CheckReport:
+    totals = totals_for(result)
+    title = title_for(result, totals)
+    summary = _summary(result, totals, title, details_url, preamble)
+    text = details_for(result.failures)
+    return CheckReport(
+        conclusion=conclusion_for(result),
+        title=title,
+        summary=truncate_utf8(summary, MAX_OUTPUT_BYTES),
+        text=text,
+        annotations=annotations_for(result.failures),
+        totals=totals,
+    )
+
+
+def error_report(title: str, explanation: str, *, conclusion: str = "neutral") -> CheckReport:
+    """A report for a run that ended without test results (infrastructure trouble, crashes)."""
+    summary = truncate_utf8(f"### {title}\n\n{explanation}\n", MAX_OUTPUT_BYTES)
+    return CheckReport(conclusion=conclusion, title=title[:MAX_TITLE_CHARS], summary=summary)
+
+
+def _summary(result: RunResult, totals: dict[str, int], title: str, details_url: str | None,
+             preamble: str) -> str:
+    lines = [preamble] if preamble else []
+    lines += [
+        f"### {title}",
+        "",
+        "| total | passed | failed | errors | skipped | duration |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {totals['total']} | {totals['passed']} | {totals['failed']} | {totals['errors']} "
+        f"| {totals['skipped']} | {result.duration:.2f} s |",
+        "",
+    ]
+    if result.error:
+        lines += [f"> {line}" for line in result.error.splitlines()] + [""]
+    if result.failures:
+        lines += ["#### Failed tests", ""]
+        for case in result.failures:
+            where = f" — `{case.file}:{case.line}`" if case.file and case.line else ""
+            first = case.message.strip().splitlines()[0] if case.message.strip() else case.status.value
+            lines.append(f"- **{_md(_test_label(case))}**{where}: {_md(first[:300])}")
+        lines.append("")
+    slowest = sorted((t for t in result.tests if t.duration > 0), key=lambda t: t.duration, reverse=True)[:5]
+    if slowest:
+        lines += ["#### Slowest tests", "", "| test | seconds |", "| --- | ---: |"]
+        lines += [f"| {_md(_test_label(t))} | {t.duration:.3f} |" for t in slowest]
+        lines.append("")
+    if details_url:
+        lines.append(f"Logs and full results: {details_url}")
+    return "\n".join(lines)
+
+
+def details_for(failures: list[TestCase]) -> str:
+    blocks = []
+    for case in failures:
+        blocks.append(f"#### {_md(_test_label(case))}\n\n```\n{case.trace.strip() or case.message}\n```\n")
+    return truncate_utf8("\n".join(blocks), MAX_OUTPUT_BYTES)
+
+
+def _trimmed(trace: str) -> str:
+    lines = trace.strip().splitlines()
+    if len(lines) <= TRACE_LINES:
+        return "\n".join(lines)
+    return "…\n" + "\n".join(lines[-TRACE_LINES:])
+
+
+def _test_label(case: TestCase) -> str:
+    return f"{case.classname}.{case.name}" if case.classname else case.name
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

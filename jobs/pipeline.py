@@ -1,0 +1,180 @@
+"""The jobs for one commit: create the queued check run, run the tests, publish the verdict.
+
+Job functions are module-level and take only a run id. Each reads the run from the
+database and acts only if the run is in the state it expects, so a duplicate job does
+nothing. A run that fails for any reason is still finished and published: no check run
+is ever left queued or in progress by a job that ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+
+import storage
+from checks import GitHubPermanentError, complete, create_queued, error_report, mark_in_progress, report_for
+from checks.output import CheckReport, annotations_for, details_for
+from jobs import queues
+from jobs.context import JobContext, current
+from jobs.monitor import RunMonitor
+from jobs.workspace import fetch_commit
+from runners import RunSpec, TestCase, TestStatus, get_runner, test_command_for
+from verdict.errors import PermanentError, TransientError, VerdictError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """Plain values copied out of the database so no ORM object outlives its session."""
+
+    run_id: int
+    installation_id: int
+    repo: str
+    clone_url: str
+    head_sha: str
+    check_run_id: int | None
+    status: str
+    delivery_id: str | None
+
+
+def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
+    with storage.session_scope(ctx.sessions) as session:
+        run = storage.get_run(session, run_id)
+        if run is None:
+            return None
+        repo = storage.get_repository(session, run.repository_id)
+        return RunFacts(run_id, run.installation_id, repo.full_name, repo.clone_url, run.head_sha,
+                        run.check_run_id, run.status, run.delivery_id)
+
+
+def create_check(run_id: int) -> None:
+    """Show the run on GitHub as `queued`, then hand it to the runs queue."""
+    ctx = current()
+    facts = _facts(ctx, run_id)
+    if facts is None or facts.status == "completed":
+        log.info("run %s: nothing to create (%s)", run_id, "missing" if facts is None else "completed")
+        return
+    if facts.check_run_id is None:
+        api = ctx.github.installation(facts.installation_id)
+        try:
+            check_run_id = create_queued(api, facts.repo, head_sha=facts.head_sha,
+                                         details_url=ctx.details_url(run_id), run_id=run_id)
+        except GitHubPermanentError as exc:
+            _abandon(ctx, facts, exc)
+            return
+        with storage.session_scope(ctx.sessions) as session:
+            storage.set_check_run_id(session, run_id, check_run_id)
+        log.info("run %s: check run %s queued on %s@%s", run_id, check_run_id, facts.repo, facts.head_sha[:12])
+    queues.enqueue_execute(ctx.redis, ctx.settings, run_id)
+
+
+def _abandon(ctx: JobContext, facts: RunFacts, exc: GitHubPermanentError) -> None:
+    """No check run can be created (installation unknown to GitHub, app removed): finish quietly."""
+    reason = str(exc)
+    if exc.status == 404 and "token" in reason:
+        reason = f"installation {facts.installation_id} is unknown to GitHub: {exc}"
+    log.error("run %s abandoned: %s", facts.run_id, reason)
+    with storage.session_scope(ctx.sessions) as session:
+        storage.finish_run(session, facts.run_id, conclusion="cancelled", title="Not run", summary=reason,
+                           error=reason, note="no check run could be created")
+        storage.mark_reported(session, facts.run_id)
+        if facts.delivery_id:
+            storage.set_delivery_status(session, facts.delivery_id, "rejected", reason)
+
+
+def execute(run_id: int) -> None:
+    """Fetch the commit, run its tests in a sandbox, store the results, then publish them."""
+    ctx = current()
+    runner_name = ctx.settings.runner
+    with storage.session_scope(ctx.sessions) as session:
+        if not storage.claim_run(session, run_id, worker=ctx.worker_name, runner=runner_name):
+            log.info("run %s: not queued any more; nothing to do", run_id)
+            return
+    facts = _facts(ctx, run_id)
+    assert facts is not None
+    api = ctx.github.installation(facts.installation_id)
+    workspace = ctx.settings.data_dir / "workspaces" / f"run-{run_id}"
+    with RunMonitor(ctx.sessions, run_id) as monitor:
+        try:
+            if facts.check_run_id:
+                _best_effort(lambda: mark_in_progress(api, facts.repo, facts.check_run_id), run_id)
+            monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
+            fetch_commit(facts.clone_url, facts.head_sha, workspace, api.clone_token())
+            command = test_command_for(workspace)
+            monitor.note(f"running {' '.join(command)} with the {runner_name} runner")
+            spec = RunSpec(workspace=workspace, command=command, timeout=ctx.settings.run_timeout,
+                           memory_mb=ctx.settings.run_memory_mb, cpus=ctx.settings.run_cpus,
+                           on_output=monitor.line)
+            result = get_runner(runner_name).run(spec)
+            report = report_for(result, details_url=ctx.details_url(run_id))
+            monitor.note(f"finished: {report.conclusion} — {report.title}")
+            with storage.session_scope(ctx.sessions) as session:
+                storage.add_test_results(session, run_id, result.tests)
+                storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
+                                   summary=report.summary, error=result.error, totals=report.totals,
+                                   test_duration=result.duration)
+        except VerdictError as exc:
+            monitor.note(f"error: {exc}")
+            _finish_with_error(ctx, run_id, "Verdict could not run the tests", exc)
+        except Exception as exc:  # a bug of ours: still finish the check run, with the reason
+            log.exception("run %s failed", run_id)
+            monitor.note(f"internal error: {exc.__class__.__name__}: {exc}")
+            _finish_with_error(ctx, run_id, "Verdict failed while running the tests", exc)
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+    publish_or_enqueue(ctx, run_id)
+
+
+def _finish_with_error(ctx: JobContext, run_id: int, title: str, exc: BaseException) -> None:
+    kind = "temporary" if isinstance(exc, TransientError) else "permanent"
+    report = error_report(title, f"{exc}\n\nThis looks {kind}; use **Re-run** on this check to try again.",
+                          conclusion="failure")
+    with storage.session_scope(ctx.sessions) as session:
+        storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
+                           summary=report.summary, error=str(exc))
+
+
+def _best_effort(call, run_id: int) -> None:
+    try:
+        call()
+    except VerdictError as exc:
+        log.warning("run %s: could not mark the check run in progress: %s", run_id, exc)
+
+
+def publish_or_enqueue(ctx: JobContext, run_id: int) -> None:
+    try:
+        publish(run_id)
+    except TransientError as exc:
+        log.warning("run %s: publishing failed (%s); queued for retry", run_id, exc)
+        queues.enqueue_publish(ctx.redis, ctx.settings, run_id)
+
+
+def publish(run_id: int) -> None:
+    """Send a finished run's verdict to its check run (idempotent: once reported, never again)."""
+    ctx = current()
+    with storage.session_scope(ctx.sessions) as session:
+        run = storage.get_run(session, run_id)
+        if run is None or run.status != "completed" or run.reported_at or not run.check_run_id:
+            return
+        repo = storage.get_repository(session, run.repository_id)
+        failures = [_case(r) for r in storage.test_results(session, run_id)
+                    if r.status in (TestStatus.FAILED, TestStatus.ERROR)]
+        report = CheckReport(conclusion=run.conclusion or "neutral", title=run.title or run.conclusion or "Done",
+                             summary=run.summary or "", text=details_for(failures),
+                             annotations=annotations_for(failures))
+        target = (run.installation_id, repo.full_name, run.check_run_id)
+    try:
+        complete(ctx.github.installation(target[0]), target[1], target[2], report)
+    except PermanentError as exc:
+        log.error("run %s: GitHub refused the result: %s", run_id, exc)
+        raise
+    with storage.session_scope(ctx.sessions) as session:
+        storage.mark_reported(session, run_id)
+    log.info("run %s: check run %s completed as %s", run_id, target[2], report.conclusion)
+
+
+def _case(row) -> TestCase:
+    return TestCase(name=row.name, status=TestStatus(row.status), classname=row.classname or "", file=row.file,
+                    line=row.line, duration=row.duration or 0.0, message=row.message or "", trace=row.trace or "")

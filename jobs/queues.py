@@ -1,0 +1,55 @@
+"""Queue names, deterministic job ids and retry policies: what gets enqueued, and how.
+
+Two queues: `<prefix>:checks` holds short GitHub calls (create the queued check run,
+publish results) and is served first; `<prefix>:runs` holds the test runs themselves.
+Job ids are derived from the run id, and a job that is already waiting or running is not
+enqueued again, so a duplicate delivery or a reaper pass never doubles work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from verdict.settings import Settings
+
+GITHUB_RETRY = Retry(max=5, interval=[5, 15, 60, 120, 300])
+PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def checks_queue(redis: Redis, settings: Settings) -> Queue:
+    return Queue(f"{settings.queue_prefix}:checks", connection=redis)
+
+
+def runs_queue(redis: Redis, settings: Settings) -> Queue:
+    return Queue(f"{settings.queue_prefix}:runs", connection=redis)
+
+
+def _enqueue_once(queue: Queue, func: str, run_id: int, job_id: str, **options) -> None:
+    try:
+        if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
+            return
+    except NoSuchJobError:
+        pass
+    queue.enqueue(func, run_id, job_id=job_id, result_ttl=3600, failure_ttl=7 * 86400, **options)
+
+
+def enqueue_runs(redis: Redis, settings: Settings, run_ids: Iterable[int]) -> None:
+    """New runs: create their queued check runs first; that job then enqueues the test run."""
+    for run_id in run_ids:
+        _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.create_check", run_id,
+                      f"create-check-{run_id}", retry=GITHUB_RETRY, job_timeout=120)
+
+
+def enqueue_execute(redis: Redis, settings: Settings, run_id: int) -> None:
+    _enqueue_once(runs_queue(redis, settings), "jobs.pipeline.execute", run_id, f"execute-{run_id}",
+                  job_timeout=int(settings.run_timeout) + 600)
+
+
+def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> None:
+    _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id, f"publish-{run_id}",
+                  retry=GITHUB_RETRY, job_timeout=300)

@@ -1,0 +1,185 @@
+"""DockerRunner: the test command in a hardened, throw-away container of the local engine.
+
+The container has no network, no capabilities, no_new_privs, a read-only root with a
+256 MB /tmp tmpfs, memory (no swap), CPU and pid limits, and only spec.env plus PATH, HOME
+and LANG in its environment. The workspace is bind-mounted read-write at /workspace, the
+working directory. The command runs as nobody when the worker is root (the workspace is
+lent to nobody for the run and handed back afterwards, so the host owns every file the
+tests wrote; see ownership.py), else as the worker's own uid. The container is removed
+whatever happens; `remove_stale_containers` clears any a crashed worker left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import docker
+import requests
+
+from runners.discover import prepare_report_dir
+from runners.errors import RunnerMisconfigured, RunnerUnavailable
+from runners.images import docker_client, ensure_base_image
+from runners.junit import parse_junit
+from runners.ownership import lent_to_sandbox
+from runners.result import Outcome, OutputSink, RunResult, RunSpec
+
+log = logging.getLogger(__name__)
+
+LABEL = "verdict.runner"
+SANDBOX_ROOT = "/workspace"
+CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class DockerRunner:
+    """Runs the command in a container; the image defaults to the locally built base image."""
+
+    name = "docker"
+
+    def __init__(self, client: Any = None, image: str | None = None):
+        self._client = client
+        self.image = image
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
+
+    def run(self, spec: RunSpec) -> RunResult:
+        image = spec.image or self.image or ensure_base_image(self.client)
+        report = prepare_report_dir(spec.workspace, spec.report_file)
+        try:
+            with lent_to_sandbox(spec.workspace) as (uid, gid):
+                outcome, exit_code, duration, error = self._execute(image, spec, f"{uid}:{gid}")
+        except docker.errors.ImageNotFound as exc:
+            raise RunnerMisconfigured(f"the Docker image {image} does not exist: "
+                                      "run `verdict images build`") from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise RunnerUnavailable(f"the Docker engine failed to run the tests: {exc}") from exc
+        tests, report_error = parse_junit(report, spec.workspace, SANDBOX_ROOT)
+        return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
+                         error=error or report_error)
+
+    def container_options(self, spec: RunSpec, user: str) -> dict[str, Any]:
+        """Everything `containers.create` gets besides the image and command."""
+        memory = f"{spec.memory_mb}m"
+        env = dict(spec.env)
+        env.update(PATH=CONTAINER_PATH, HOME="/tmp")
+        env.setdefault("LANG", "C.UTF-8")
+        return {
+            "user": user,
+            "working_dir": SANDBOX_ROOT,
+            "volumes": {str(spec.workspace.resolve()): {"bind": SANDBOX_ROOT, "mode": "rw"}},
+            "environment": env,
+            "network_mode": "none",
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "read_only": True,
+            "tmpfs": {"/tmp": "rw,size=256m,mode=1777"},
+            "mem_limit": memory,
+            "memswap_limit": memory,  # equal to the memory limit: no swap
+            "nano_cpus": int(spec.cpus * 1e9),
+            "pids_limit": spec.pids,
+            "labels": {LABEL: self.name},
+            "stdin_open": False,
+            "tty": False,
+        }
+
+    def _execute(self, image: str, spec: RunSpec, user: str) -> tuple[Outcome, int | None, float, str | None]:
+        container = self.client.containers.create(image, command=spec.command,
+                                                  **self.container_options(spec, user))
+        try:
+            started = time.monotonic()
+            container.start()
+            pumps = [threading.Thread(target=pump_logs, args=(container, stream, spec.on_output), daemon=True)
+                     for stream in ("stdout", "stderr")]
+            for pump in pumps:
+                pump.start()
+            status = self._wait(container, spec.timeout)
+            duration = time.monotonic() - started
+            for pump in pumps:
+                pump.join(timeout=10)
+            if status is None:
+                return (Outcome.TIMED_OUT, None, duration,
+                        f"the tests ran longer than {spec.timeout:g} s and were stopped")
+            container.reload()
+            if container.attrs["State"].get("OOMKilled"):
+                return (Outcome.OUT_OF_MEMORY, status, duration,
+                        f"the tests used more than {spec.memory_mb} MB of memory and were killed")
+            return Outcome.EXITED, status, duration, None
+        finally:
+            container.remove(force=True)
+
+    @staticmethod
+    def _wait(container: Any, timeout: float) -> int | None:
+        """The exit code, or None after killing a container that outlived the timeout."""
+        try:
+            return int(container.wait(timeout=timeout)["StatusCode"])
+        except requests.exceptions.ConnectionError as exc:  # docker-py reports read timeouts as this
+            container.reload()
+            if container.status != "running":
+                raise RunnerUnavailable(f"lost the Docker engine while waiting: {exc}") from exc
+        except requests.exceptions.ReadTimeout:
+            pass
+        container.kill()
+        return None
+
+
+def pump_logs(container: Any, stream: str, sink: OutputSink | None) -> None:
+    """Follow one of the container's streams, passing each complete line to the sink."""
+    pending = b""
+    try:
+        chunks = container.logs(stream=True, follow=True, stdout=stream == "stdout",
+                                stderr=stream == "stderr")
+        for chunk in chunks:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                sink = _deliver(sink, stream, line)
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        log.warning("stopped following the container's %s: %s", stream, exc)
+    if pending:
+        _deliver(sink, stream, pending)
+
+
+def _deliver(sink: OutputSink | None, stream: str, line: bytes) -> OutputSink | None:
+    if sink is None:
+        return None
+    try:
+        sink(stream, line.decode("utf-8", errors="replace").rstrip("\r"))
+    except Exception:  # the sink is the caller's code; its failure must not stall the run
+        log.exception("the output sink failed; further %s lines are dropped", stream)
+        return None
+    return sink
+
+
+def remove_stale_containers(client: Any, max_age: float = 3600.0) -> int:
+    """Remove runner containers a crashed worker left behind; return how many.
+
+    Stopped ones always go; running ones only when they started more than max_age
+    seconds ago, so that another worker's live run is left alone.
+    """
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=docker"}):
+        if container.status == "running" and _age(container) < max_age:
+            continue
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile
+        removed += 1
+    return removed
+
+
+def _age(container: Any) -> float:
+    from datetime import datetime
+
+    started = container.attrs.get("State", {}).get("StartedAt", "")
+    try:
+        when = datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return float("inf")
+    return time.time() - when.timestamp()

@@ -1,0 +1,181 @@
+"""ProcessRunner: the test command in a bubblewrap sandbox on the worker's own host.
+
+What the sandbox sees
+    The host's top-level directories bound read-only one by one (the effect of
+    `--ro-bind / /`, but leaving the sandbox root a tmpfs so that `/workspace` can exist
+    without touching the host), then `--remount-ro /`. /root and /run are replaced by empty
+    tmpfs (no home secrets, no Docker socket); the interpreter's prefix, if it lives under
+    /root, is bound back read-only. Fresh /tmp (tmpfs, 1777), /proc and /dev. The workspace is
+    bound read-write at /workspace, the working directory. The environment is cleared, then
+    only spec.env plus PATH (the worker's interpreter directory first, so `python3` has
+    pytest), HOME=/tmp and LANG.
+
+Who runs it, and why not `--unshare-user --uid 65534`
+    As root, bwrap's `--unshare-user --uid 65534` only *looks* unprivileged: the namespace
+    maps 65534 onto the real uid 0, so the command can still read root's 0600/0660 files
+    (/etc/shadow and the Docker socket were reachable when tried here) and RLIMIT_NPROC does
+    not bind (the kernel exempts real uid 0). So when the worker is root, bwrap runs
+    privileged with explicit `--unshare-ipc/pid/net/uts/cgroup` (`--unshare-all` would add a
+    user namespace that maps only uid 0, where no switch to another uid is possible), and
+    inside it `setpriv` switches to nobody:nogroup with no groups, no capabilities (bounding
+    set cleared) and no_new_privs. The workspace is lent to nobody for the run (ownership.py).
+    A worker that is not root runs `bwrap --unshare-all` as itself.
+
+Limits (tried on this host: kernel 6.x, cgroup v1)
+    `prlimit` inside the sandbox, after the uid switch: RLIMIT_AS = spec.memory_mb (per
+    process; exhaustion shows up as MemoryError in the tests, not as OUT_OF_MEMORY),
+    RLIMIT_CPU = timeout x cpus seconds (SIGXCPU; spec.cpus is not enforced as a share),
+    RLIMIT_NPROC = spec.pids (binds because the real uid is nobody; it counts every process
+    of that uid on the host, so concurrent process-runner sandboxes share it). The network
+    namespace has only a down loopback, so egress fails. The wall clock is enforced from
+    outside: at spec.timeout the whole process group gets SIGKILL; `--die-with-parent` and
+    the pid namespace take every sandboxed process with it (Outcome.TIMED_OUT).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from runners.discover import prepare_report_dir
+from runners.errors import RunnerMisconfigured
+from runners.junit import parse_junit
+from runners.ownership import lent_to_sandbox
+from runners.result import Outcome, OutputSink, RunResult, RunSpec
+
+log = logging.getLogger(__name__)
+
+SANDBOX_ROOT = "/workspace"
+HIDDEN_DIRS = ("/root", "/run")  # replaced by empty tmpfs
+FRESH_DIRS = ("proc", "dev", "tmp", "sys")  # top-level entries the sandbox gets its own of
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MAX_LINE = 64 * 1024  # longer output lines are split
+
+
+class ProcessRunner:
+    """Runs the command in bubblewrap on this host; see the module docstring for the sandbox."""
+
+    name = "process"
+
+    def __init__(self, python: Path | None = None):
+        self.python = python or Path(sys.executable)
+
+    def run(self, spec: RunSpec) -> RunResult:
+        tools = self._tools()
+        report = prepare_report_dir(spec.workspace, spec.report_file)
+        with lent_to_sandbox(spec.workspace) as (uid, gid):
+            argv = self.command_line(spec, tools, uid, gid)
+            outcome, exit_code, duration, error = self._execute(argv, spec)
+        tests, report_error = parse_junit(report, spec.workspace, SANDBOX_ROOT)
+        return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
+                         error=error or report_error)
+
+    def command_line(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int) -> list[str]:
+        """The full argv: bwrap, then (as root) setpriv, then prlimit, then the command."""
+        limits = [tools["prlimit"], f"--as={spec.memory_mb * 1024 * 1024}",
+                  f"--cpu={math.ceil(spec.timeout * max(spec.cpus, 1.0)) + 1}", f"--nproc={spec.pids}", "--"]
+        sandbox = [tools["bwrap"], "--die-with-parent", "--new-session", *self._filesystem(spec),
+                   "--chdir", SANDBOX_ROOT, "--clearenv", *self._environment(spec)]
+        if os.geteuid() != 0:
+            return [*limits, *sandbox[:1], "--unshare-all", *sandbox[1:], "--", *spec.command]
+        drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                      "--unshare-cgroup-try"]
+        return [*sandbox[:1], *namespaces, *sandbox[1:], "--", *drop, *limits, *spec.command]
+
+    def _filesystem(self, spec: RunSpec) -> list[str]:
+        args: list[str] = []
+        for entry in sorted(os.listdir("/")):
+            path = "/" + entry
+            if entry in FRESH_DIRS or path in HIDDEN_DIRS or path == SANDBOX_ROOT:
+                continue
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--tmpfs", "/tmp"]
+        for hidden in HIDDEN_DIRS:
+            args += ["--tmpfs", hidden, *self._rebind_under(hidden)]
+        args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT, "--remount-ro", "/"]
+        return args
+
+    def _rebind_under(self, hidden: str) -> list[str]:
+        """Bind back the interpreter directories that live under a hidden directory."""
+        args: list[str] = []
+        needed = {Path(sys.prefix), Path(sys.base_prefix), self.python.parent,
+                  self.python.resolve().parent.parent}
+        for path in sorted(needed):
+            if not path.is_relative_to(hidden) or path == Path(hidden):
+                continue
+            for parent in reversed(path.relative_to(hidden).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(Path(hidden) / parent)]
+            args += ["--ro-bind", str(path), str(path)]
+        return args
+
+    def _environment(self, spec: RunSpec) -> list[str]:
+        env = dict(spec.env)
+        env["PATH"] = f"{self.python.parent}:{HOST_PATH}"
+        env["HOME"] = "/tmp"
+        env.setdefault("LANG", "C.UTF-8")
+        return [arg for name, value in sorted(env.items()) for arg in ("--setenv", name, value)]
+
+    def _tools(self) -> dict[str, str]:
+        names = ("bwrap", "prlimit", "setpriv") if os.geteuid() == 0 else ("bwrap", "prlimit")
+        found = {name: shutil.which(name, path=HOST_PATH) for name in names}
+        missing = [name for name, path in found.items() if path is None]
+        if missing:
+            raise RunnerMisconfigured(f"the process runner needs {', '.join(missing)}: "
+                                      "apt-get install bubblewrap util-linux")
+        return {name: path for name, path in found.items() if path is not None}
+
+    def _execute(self, argv: list[str], spec: RunSpec) -> tuple[Outcome, int | None, float, str | None]:
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={"PATH": HOST_PATH}, start_new_session=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [threading.Thread(target=pump_lines, args=(stream, name, spec.on_output), daemon=True)
+                 for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr"))]
+        for pump in pumps:
+            pump.start()
+        try:
+            code = proc.wait(timeout=spec.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            self._join(pumps)
+            return (Outcome.TIMED_OUT, None, time.monotonic() - started,
+                    f"the tests ran longer than {spec.timeout:g} s and were stopped")
+        self._join(pumps)
+        duration = time.monotonic() - started
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            return Outcome.TIMED_OUT, code, duration, "the tests used up their CPU-time limit"
+        return Outcome.EXITED, code, duration, None
+
+    @staticmethod
+    def _join(pumps: list[threading.Thread]) -> None:
+        for pump in pumps:
+            pump.join(timeout=5)
+
+
+def pump_lines(stream: IO[bytes], name: str, sink: OutputSink | None) -> None:
+    """Pass each line of a child's stream to the sink as it arrives, until the stream closes."""
+    with stream:
+        for raw in iter(lambda: stream.readline(MAX_LINE), b""):
+            if sink is None:
+                continue  # keep draining: a full pipe would stall the command
+            try:
+                sink(name, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            except Exception:  # the sink is the caller's code; its failure must not stall the run
+                log.exception("the output sink failed; further %s lines are dropped", name)
+                sink = None

@@ -1,0 +1,171 @@
+"""Runs (one per check run) and their life: queued → in_progress → completed, with history.
+
+State changes are conditional UPDATEs, so a duplicate job, a late worker or the reaper can
+never move a run backwards or overwrite a completed one: the loser just gets False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.errors import NotFound, StorageError
+from storage.models import CONCLUSIONS, Run, RunStatus, require_aware, utcnow
+
+TOTALS = ("total", "passed", "failed", "skipped", "errors")  # keys of finish_run(totals=...)
+_START_TRIES = 5  # a rerun that keeps losing the race for the next attempt number gives up after this
+
+
+def start_run(
+    session: Session,
+    *,
+    installation_id: int,
+    repository_id: int,
+    head_sha: str,
+    trigger: str,
+    delivery_id: str | None,
+    head_branch: str | None = None,
+    pull_numbers: Iterable[int] = (),
+    rerun: bool = False,
+) -> Run | None:
+    """Queue a run for a commit, or return None when an automatic trigger finds it already tested.
+
+    rerun=True always queues a new attempt (the highest attempt so far + 1).
+    """
+    numbers = [int(n) for n in pull_numbers]
+    for _ in range(_START_TRIES):
+        latest = session.scalar(
+            select(func.max(Run.attempt)).where(Run.repository_id == repository_id, Run.head_sha == head_sha))
+        if latest is not None and not rerun:
+            return None
+        run = Run(installation_id=installation_id, repository_id=repository_id, head_sha=head_sha,
+                  head_branch=head_branch, pull_numbers=numbers, trigger=trigger, delivery_id=delivery_id,
+                  attempt=(latest or 0) + 1, status="queued")
+        try:
+            with session.begin_nested():
+                session.add(run)
+                session.flush()
+                session.add(RunStatus(run_id=run.id, status="queued", note=trigger, at=run.created_at))
+            return run
+        except IntegrityError:
+            if not _commit_has_runs(session, repository_id, head_sha):
+                raise  # not a lost race (an unknown repository, say)
+    raise StorageError(f"could not queue a run for {head_sha} after {_START_TRIES} tries (contention)")
+
+
+def _commit_has_runs(session: Session, repository_id: int, head_sha: str) -> bool:
+    return bool(session.scalar(select(exists().where(Run.repository_id == repository_id,
+                                                     Run.head_sha == head_sha))))
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def runs_for_repository(session: Session, repository_id: int, limit: int = 50) -> list[Run]:
+    """The repository's newest runs first."""
+    query = select(Run).where(Run.repository_id == repository_id).order_by(Run.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def latest_runs(session: Session, limit: int = 50) -> list[Run]:
+    return list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+
+
+def set_check_run_id(session: Session, run_id: int, check_run_id: int) -> None:
+    _update_run(session, run_id, None, check_run_id=check_run_id)
+
+
+def claim_run(session: Session, run_id: int, *, worker: str, runner: str) -> bool:
+    """Move a queued run to in_progress for this worker; False if someone else got there first."""
+    now = utcnow()
+    claimed = _update_run(session, run_id, Run.status == "queued", status="in_progress", started_at=now,
+                          heartbeat_at=now, worker=worker, runner=runner)
+    if claimed:
+        session.add(RunStatus(run_id=run_id, status="in_progress", note=f"{worker} ({runner})", at=now))
+        session.flush()
+    return claimed
+
+
+def heartbeat(session: Session, run_id: int) -> None:
+    """Note that the worker running this run is alive (ignored unless the run is in_progress)."""
+    _update_run(session, run_id, Run.status == "in_progress", heartbeat_at=utcnow())
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    conclusion: str,
+    title: str,
+    summary: str,
+    error: str | None = None,
+    totals: Mapping[str, int] | None = None,
+    test_duration: float | None = None,
+    note: str | None = None,
+) -> bool:
+    """Complete a queued or in_progress run; False (and nothing changes) if it was already completed.
+
+    `totals` has any of the keys in TOTALS. The run becomes unreported, whatever was reported before.
+    """
+    if conclusion not in CONCLUSIONS:
+        raise ValueError(f"unknown conclusion {conclusion!r}; expected one of {', '.join(CONCLUSIONS)}")
+    now = utcnow()
+    values: dict[str, Any] = dict(
+        status="completed", conclusion=conclusion, title=title, summary=summary, error=error,
+        test_duration=test_duration, completed_at=now, reported_at=None,
+    )
+    values.update(_totals_columns(totals or {}))
+    finished = _update_run(session, run_id, Run.status.in_(("queued", "in_progress")), **values)
+    if finished:
+        session.add(RunStatus(run_id=run_id, status="completed", conclusion=conclusion, note=note, at=now))
+        session.flush()
+    return finished
+
+
+def _totals_columns(totals: Mapping[str, int]) -> dict[str, int]:
+    if unknown := set(totals) - set(TOTALS):
+        raise ValueError(f"unknown totals {sorted(unknown)}; expected keys among {', '.join(TOTALS)}")
+    return {f"tests_{key}": int(value) for key, value in totals.items()}
+
+
+def mark_reported(session: Session, run_id: int) -> None:
+    """The run's current state has been sent to GitHub."""
+    _update_run(session, run_id, None, reported_at=utcnow())
+
+
+def unreported_completed_runs(session: Session) -> list[Run]:
+    query = select(Run).where(Run.status == "completed", Run.reported_at.is_(None)).order_by(Run.id)
+    return list(session.scalars(query))
+
+
+def stale_runs(session: Session, *, heartbeat_before: datetime) -> list[Run]:
+    """In-progress runs whose worker has not sent a heartbeat since `heartbeat_before`."""
+    cutoff = require_aware(heartbeat_before, "heartbeat_before")
+    query = (select(Run).where(Run.status == "in_progress", Run.heartbeat_at < cutoff)
+             .order_by(Run.heartbeat_at, Run.id))
+    return list(session.scalars(query))
+
+
+def status_history(session: Session, run_id: int) -> list[RunStatus]:
+    query = select(RunStatus).where(RunStatus.run_id == run_id).order_by(RunStatus.at, RunStatus.id)
+    return list(session.scalars(query))
+
+
+def _update_run(session: Session, run_id: int, condition: ColumnElement[bool] | None, **values: Any) -> bool:
+    """One atomic UPDATE of a run, only if `condition` holds in the database at that moment.
+
+    Raises NotFound when the run does not exist; refreshes a copy the session already holds.
+    """
+    statement = update(Run).where(Run.id == run_id)
+    if condition is not None:
+        statement = statement.where(condition)
+    result = session.execute(statement.values(**values).execution_options(synchronize_session=False))
+    if session.get(Run, run_id, populate_existing=True) is None:
+        raise NotFound("run", run_id)
+    return result.rowcount == 1  # type: ignore[attr-defined]
