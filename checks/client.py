@@ -149,7 +149,8 @@ class InstallationClient:
         body = {"name": name, "head_sha": head_sha, "status": status, "details_url": details_url,
                 "external_id": external_id}
         try:
-            resp = self._app._client(self.installation_id).rest.checks.create(owner, name_, data=body)
+            gh = self._app._client(self.installation_id)  # keep a reference: githubkit's namespaces hold weak ones
+            resp = gh.rest.checks.create(owner, name_, data=body)
         except Exception as exc:
             raise translate(exc, f"creating a check run on {repo}@{head_sha[:12]}") from exc
         return int(resp.parsed_data.id)
@@ -157,8 +158,8 @@ class InstallationClient:
     def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None:
         owner, name_ = repo.split("/", 1)
         try:
-            self._app._client(self.installation_id).rest.checks.update(
-                owner, name_, check_run_id, data={k: v for k, v in fields.items() if v is not None})
+            gh = self._app._client(self.installation_id)
+            gh.rest.checks.update(owner, name_, check_run_id, data={k: v for k, v in fields.items() if v is not None})
         except Exception as exc:
             raise translate(exc, f"updating check run {check_run_id} on {repo}") from exc
 

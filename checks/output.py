@@ -15,6 +15,7 @@ MAX_OUTPUT_BYTES = 65_535
 MAX_ANNOTATION_MESSAGE_BYTES = 64 * 1024 - 1
 MAX_TITLE_CHARS = 255
 TRACE_LINES = 30
+SUMMARY_FAILURES = 50  # failed tests listed in the summary; every one still gets an annotation
 TRUNCATION_NOTE = "\n\n… truncated by Verdict to fit GitHub's 65,535-byte limit; the full log is on the run page."
 
 
@@ -144,10 +145,12 @@ def _summary(result: RunResult, totals: dict[str, int], title: str, details_url:
         lines += [f"> {line}" for line in result.error.splitlines()] + [""]
     if result.failures:
         lines += ["#### Failed tests", ""]
-        for case in result.failures:
+        for case in result.failures[:SUMMARY_FAILURES]:
             where = f" — `{case.file}:{case.line}`" if case.file and case.line else ""
             first = case.message.strip().splitlines()[0] if case.message.strip() else case.status.value
             lines.append(f"- **{_md(_test_label(case))}**{where}: {_md(first[:300])}")
+        if len(result.failures) > SUMMARY_FAILURES:
+            lines.append(f"- … and {len(result.failures) - SUMMARY_FAILURES} more (annotations and the run page list all)")
         lines.append("")
     slowest = sorted((t for t in result.tests if t.duration > 0), key=lambda t: t.duration, reverse=True)[:5]
     if slowest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runners.errors import NoTestsFound
+from runners.errors import NoTestsFound, RunnerMisconfigured
 
 REPORT_FILE = ".verdict/junit.xml"
 PYTEST_COMMAND = [
@@ -42,6 +42,9 @@ def has_python_tests(workspace: Path) -> bool:
 def prepare_report_dir(workspace: Path, report_file: str = REPORT_FILE) -> Path:
     """Create the report's directory and remove a stale report; return the report's host path."""
     report = workspace / report_file
+    if not report.resolve().is_relative_to(workspace.resolve()):
+        raise RunnerMisconfigured(f"the report path {report_file} leads out of the workspace "
+                                  "(a symlink in the repository, or '..')")
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
     return report

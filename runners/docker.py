@@ -156,12 +156,15 @@ def _deliver(sink: OutputSink | None, stream: str, line: bytes) -> OutputSink | 
     return sink
 
 
-def remove_stale_containers(client: Any, max_age: float = 3600.0) -> int:
+def remove_stale_containers(client: Any = None, max_age: float = 3600.0) -> int:
     """Remove runner containers a crashed worker left behind; return how many.
 
     Stopped ones always go; running ones only when they started more than max_age
-    seconds ago, so that another worker's live run is left alone.
+    seconds ago, so that another worker's live run is left alone. Without a client, the
+    local engine's (RunnerUnavailable if it is unreachable).
     """
+    if client is None:
+        client = docker_client()
     removed = 0
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=docker"}):
         if container.status == "running" and _age(container) < max_age:

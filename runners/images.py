@@ -86,12 +86,13 @@ def docker_client() -> Any:
 
 def _has_image(client: Any, tag: str) -> bool:
     import docker
+    import requests
 
     try:
         client.images.get(tag)
     except docker.errors.ImageNotFound:
         return False
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise RunnerUnavailable(f"the Docker engine is not reachable: {exc}") from exc
     return True
 

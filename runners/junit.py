@@ -9,7 +9,9 @@ family; its `line` is 0-based).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +27,7 @@ NATIVE_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
 # characters XML 1.0 forbids; they appear when a test prints binary junk
 XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+MAX_REPORT_BYTES = 64 * 1024 * 1024
 THIRD_PARTY = {"site-packages", "dist-packages", ".venv", "venv", ".tox", ".nox"}
 
 
@@ -32,11 +35,11 @@ def parse_junit(xml_path: Path, workspace: Path,
                 sandbox_root: str = "/workspace") -> tuple[list[TestCase], str | None]:
     """Read the test cases of a JUnit report; return (cases, error or None)."""
     try:
-        raw = xml_path.read_bytes()
+        raw = read_report(xml_path, workspace)
     except FileNotFoundError:
         return [], f"the test command wrote no report at {_shown(xml_path, workspace)}"
     except OSError as exc:
-        return [], f"the report {_shown(xml_path, workspace)} cannot be read: {exc.strerror}"
+        return [], f"the report {_shown(xml_path, workspace)} cannot be read: {exc.strerror or exc}"
     if not raw.strip():
         return [], f"the report {_shown(xml_path, workspace)} is empty"
     elements, error = _testcase_elements(_clean_xml(raw))
@@ -45,6 +48,20 @@ def parse_junit(xml_path: Path, workspace: Path,
     if error:
         error = f"the report {_shown(xml_path, workspace)} is malformed ({error}); read {len(cases)} test(s)"
     return cases, error
+
+
+def read_report(xml_path: Path, workspace: Path, limit: int = MAX_REPORT_BYTES) -> bytes:
+    """The report's bytes, refusing what the tested code could plant to make the host read
+    something else: a symlink (final or in the directories), a FIFO or device. Larger reports
+    are cut at `limit`, which the parser then reports as truncated."""
+    if xml_path.is_relative_to(workspace) and not xml_path.parent.resolve().is_relative_to(
+            workspace.resolve()):
+        raise OSError(f"{_shown(xml_path.parent, workspace)} leads out of the workspace")
+    fd = os.open(xml_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as report:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("it is not a regular file")
+        return report.read(limit)
 
 
 def _clean_xml(raw: bytes) -> str:
@@ -66,10 +83,13 @@ def _testcase_elements(text: str) -> tuple[list[ET.Element], str | None]:
         parser.close()
     except ET.ParseError as exc:
         error = str(exc)
-    for event in parser.read_events():
-        elem = event[-1] if isinstance(event, tuple) else None
-        if isinstance(elem, ET.Element) and elem.tag == "testcase":
-            found.append(elem)
+    try:
+        for event in parser.read_events():  # re-raises a queued ParseError after the good events
+            elem = event[-1] if isinstance(event, tuple) else None
+            if isinstance(elem, ET.Element) and elem.tag == "testcase":
+                found.append(elem)
+    except ET.ParseError as exc:
+        error = error or str(exc)
     if not found and error is None:
         error = "it holds no <testcase> element"
     return found, error

@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 class TestStatus(StrEnum):
+    __test__ = False  # not a pytest test class
+
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"

@@ -28,8 +28,15 @@ MSG_NOT_ACCESSIBLE = "Resource not accessible by integration"
 class ApiError(Exception):
     """A refusal in GitHub's shape; `recorded` says whether it belongs in the stand-in's `errors`."""
 
-    def __init__(self, status: int, message: str, *, docs_url: str = "https://docs.github.com/rest",
-                 headers: dict[str, str] | None = None, recorded: bool = True) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        docs_url: str = "https://docs.github.com/rest",
+        headers: dict[str, str] | None = None,
+        recorded: bool = True,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.docs_url = status, message, docs_url
         self.headers = headers or {}
@@ -78,8 +85,13 @@ def create_access_token(standin: GitHubStandin, call: Call) -> Result:
     body = call.body or {}
     repo_ids = _requested_repositories(standin, call, inst, body)
     permissions = _requested_permissions(call, inst, body.get("permissions"))
-    token = IssuedToken(new_installation_token(), inst.id, call.now + TOKEN_LIFETIME, permissions,
-                        frozenset(repo_ids) if repo_ids is not None else None)
+    token = IssuedToken(
+        new_installation_token(),
+        inst.id,
+        call.now + TOKEN_LIFETIME,
+        permissions,
+        frozenset(repo_ids) if repo_ids is not None else None,
+    )
     standin._register_token(token)
     listed = None
     if repo_ids is not None:
@@ -96,8 +108,9 @@ def _installation(standin: GitHubStandin, call: Call) -> Installation:
     return inst
 
 
-def _requested_repositories(standin: GitHubStandin, call: Call, inst: Installation,
-                            body: dict[str, Any]) -> set[int] | None:
+def _requested_repositories(
+    standin: GitHubStandin, call: Call, inst: Installation, body: dict[str, Any]
+) -> set[int] | None:
     names, ids = body.get("repositories"), body.get("repository_ids")
     if names is None and ids is None:
         return None
@@ -116,18 +129,27 @@ def _requested_repositories(standin: GitHubStandin, call: Call, inst: Installati
 
 
 def _inaccessible_repositories(call: Call) -> ApiError:
-    return ApiError(422, "There is at least one repository that does not exist or is not accessible to the "
-                         "parent installation.", docs_url=call.operation.docs_url)
+    return ApiError(
+        422,
+        "There is at least one repository that does not exist or is not accessible to the "
+        "parent installation.",
+        docs_url=call.operation.docs_url,
+    )
 
 
-def _requested_permissions(call: Call, inst: Installation, requested: dict[str, str] | None) -> dict[str, str]:
+def _requested_permissions(
+    call: Call, inst: Installation, requested: dict[str, str] | None
+) -> dict[str, str]:
     if not requested:
         return dict(inst.permissions)
     for name, level in requested.items():
         granted = inst.permissions.get(name)
         if granted is None or PERMISSION_RANK.get(level, 9) > PERMISSION_RANK.get(granted, 0):
-            raise ApiError(422, "The permissions requested are not granted to this installation.",
-                           docs_url=call.operation.docs_url)
+            raise ApiError(
+                422,
+                "The permissions requested are not granted to this installation.",
+                docs_url=call.operation.docs_url,
+            )
     return dict(requested)
 
 
@@ -191,7 +213,7 @@ def list_annotations(standin: GitHubStandin, call: Call) -> Result:
     page = max(_int_query(call, "page", 1), 1)
     items = [documents.annotation_doc(standin.url, run, a) for a in run.annotations]
     last = max((len(items) + per_page - 1) // per_page, 1)
-    chosen = items[(page - 1) * per_page: page * per_page]
+    chosen = items[(page - 1) * per_page : page * per_page]
     base = f"{standin.url}/repos/{repo.full_name}/check-runs/{run.id}/annotations?per_page={per_page}"
     links = [f'<{base}&page={page + 1}>; rel="next"'] if page < last else []
     if page < last:
@@ -227,5 +249,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/repos/{owner}/{repo}/check-runs"): Route("installation", create_check_run),
     ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): Route("installation", update_check_run),
     ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): Route("installation", get_check_run),
-    ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"): Route("installation", list_annotations),
+    ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"): Route(
+        "installation", list_annotations
+    ),
 }

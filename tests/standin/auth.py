@@ -24,9 +24,13 @@ _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 MSG_UNDECODABLE = "A JSON web token could not be decoded"
 MSG_EXP_TOO_FAR = "'Expiration time' claim ('exp') is too far in the future"
-MSG_EXP_INVALID = ("'Expiration time' claim ('exp') must be a numeric value representing the future time "
-                   "at which the assertion expires")
-MSG_IAT_INVALID = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+MSG_EXP_INVALID = (
+    "'Expiration time' claim ('exp') must be a numeric value representing the future time "
+    "at which the assertion expires"
+)
+MSG_IAT_INVALID = (
+    "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+)
 MSG_ISS_INVALID = "'Issuer' claim ('iss') must be an Integer"
 MSG_BAD_CREDENTIALS = "Bad credentials"
 MSG_REQUIRES_AUTH = "Requires authentication"
@@ -60,7 +64,9 @@ def generate_private_key_pem() -> str:
     """A fresh 2048-bit RSA key in PKCS#1 PEM, as GitHub hands out for apps."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode("ascii")
 
 
@@ -71,8 +77,9 @@ def public_key_of(private_key_pem: str) -> rsa.RSAPublicKey:
     return public
 
 
-def verify_app_jwt(token: str, public_key: rsa.RSAPublicKey, app_id: int, client_id: str,
-                   now: float | None = None) -> dict:
+def verify_app_jwt(
+    token: str, public_key: rsa.RSAPublicKey, app_id: int, client_id: str, now: float | None = None
+) -> dict:
     """The claims of a valid app JWT; raises AuthError with GitHub's message otherwise."""
     now = time.time() if now is None else now
     try:
@@ -80,9 +87,16 @@ def verify_app_jwt(token: str, public_key: rsa.RSAPublicKey, app_id: int, client
         if header.get("alg") != "RS256":
             raise AuthError(MSG_UNDECODABLE)
         claims = jwt.decode(
-            token, public_key, algorithms=["RS256"],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
-                     "verify_iss": False},
+            token,
+            public_key,
+            algorithms=["RS256"],
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "verify_iss": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise AuthError(MSG_UNDECODABLE) from exc

@@ -71,8 +71,10 @@ def _output_problems(output: Any) -> list[str]:
             problems.append(f"output.{key} is too long ({size} bytes; maximum is {MAX_OUTPUT_BYTES} bytes).")
     annotations = output.get("annotations") or []
     if len(annotations) > MAX_ANNOTATIONS_PER_REQUEST:
-        problems.append(f"Only {MAX_ANNOTATIONS_PER_REQUEST} annotations are allowed per request "
-                        f"(got {len(annotations)}).")
+        problems.append(
+            f"Only {MAX_ANNOTATIONS_PER_REQUEST} annotations are allowed per request "
+            f"(got {len(annotations)})."
+        )
     for index, annotation in enumerate(annotations):
         problems += [f"output.annotations[{index}]: {p}" for p in annotation_problems(annotation)]
     return problems
@@ -104,12 +106,30 @@ def annotation_problems(annotation: Any) -> list[str]:
     return problems
 
 
-def new_check_run(run_id: int, full_name: str, body: dict[str, Any], now: float, *, check_suite_id: int,
-                  installation_id: int) -> CheckRunRecord:
+def new_check_run(
+    run_id: int,
+    full_name: str,
+    body: dict[str, Any],
+    now: float,
+    *,
+    check_suite_id: int,
+    installation_id: int,
+) -> CheckRunRecord:
     run = CheckRunRecord(
-        id=run_id, full_name=full_name, name=body["name"], head_sha=body["head_sha"], status="queued",
-        conclusion=None, details_url=None, external_id=None, output={"title": None, "summary": None, "text": None},
-        annotations=[], actions=[], started_at=iso(now), completed_at=None, check_suite_id=check_suite_id,
+        id=run_id,
+        full_name=full_name,
+        name=body["name"],
+        head_sha=body["head_sha"],
+        status="queued",
+        conclusion=None,
+        details_url=None,
+        external_id=None,
+        output={"title": None, "summary": None, "text": None},
+        annotations=[],
+        actions=[],
+        started_at=iso(now),
+        completed_at=None,
+        check_suite_id=check_suite_id,
         installation_id=installation_id,
     )
     apply_write(run, body, now)

@@ -38,17 +38,31 @@ def rebase(value: Any, replacements: list[tuple[str, str]]) -> Any:
 
 def _hosts(base: str) -> list[tuple[str, str]]:
     host = base.split("://", 1)[1]
-    return [("https://api.github.com", base), ("https://github.com", base), ("git://github.com", f"git://{host}"),
-            ("git@github.com", f"git@{host}"), ("https://svn.github.com", base)]
+    return [
+        ("https://api.github.com", base),
+        ("https://github.com", base),
+        ("git://github.com", f"git://{host}"),
+        ("git@github.com", f"git@{host}"),
+        ("https://svn.github.com", base),
+    ]
 
 
-def account_doc(spec: OpenAPISpec, base: str, login: str, account_id: int, account_type: str) -> dict[str, Any]:
+def account_doc(
+    spec: OpenAPISpec, base: str, login: str, account_id: int, account_type: str
+) -> dict[str, Any]:
     """A `simple-user` for a user or organization account."""
     example = spec.example("integration")["owner"]
     doc = rebase(example, [("octocat", login), *_hosts(base)])
     kind = "orgs" if account_type == "Organization" else "users"
-    doc.update(id=account_id, login=login, type=account_type, node_id=node_id(account_type, account_id),
-               url=f"{base}/{kind}/{login}", repos_url=f"{base}/{kind}/{login}/repos", site_admin=False)
+    doc.update(
+        id=account_id,
+        login=login,
+        type=account_type,
+        node_id=node_id(account_type, account_id),
+        url=f"{base}/{kind}/{login}",
+        repos_url=f"{base}/{kind}/{login}/repos",
+        site_admin=False,
+    )
     return doc
 
 
@@ -56,11 +70,19 @@ def app_doc(spec: OpenAPISpec, base: str, app: AppIdentity) -> dict[str, Any]:
     """An `integration` (GET /app, and a check run's `app`)."""
     doc = rebase(spec.example("integration"), _hosts(base))
     doc.update(
-        id=app.app_id, slug=app.slug, client_id=app.client_id, node_id=node_id("Integration", app.app_id),
-        name=app.name, description="Runs the tests a change can affect", external_url=f"{base}/apps/{app.slug}",
-        html_url=f"{base}/apps/{app.slug}", created_at=CREATED_AT, updated_at=CREATED_AT,
+        id=app.app_id,
+        slug=app.slug,
+        client_id=app.client_id,
+        node_id=node_id("Integration", app.app_id),
+        name=app.name,
+        description="Runs the tests a change can affect",
+        external_url=f"{base}/apps/{app.slug}",
+        html_url=f"{base}/apps/{app.slug}",
+        created_at=CREATED_AT,
+        updated_at=CREATED_AT,
         owner=account_doc(spec, base, app.owner_login, 1, "Organization"),
-        permissions=dict(app.permissions), events=list(app.events),
+        permissions=dict(app.permissions),
+        events=list(app.events),
     )
     return doc
 
@@ -70,24 +92,46 @@ def installation_doc(spec: OpenAPISpec, base: str, app: AppIdentity, inst: Insta
     login = inst.account_login
     settings = f"organizations/{login}/settings" if inst.account_type == "Organization" else "settings"
     doc.update(
-        id=inst.id, account=account_doc(spec, base, login, inst.account_id, inst.account_type),
-        repository_selection="selected", access_tokens_url=f"{base}/app/installations/{inst.id}/access_tokens",
+        id=inst.id,
+        account=account_doc(spec, base, login, inst.account_id, inst.account_type),
+        repository_selection="selected",
+        access_tokens_url=f"{base}/app/installations/{inst.id}/access_tokens",
         repositories_url=f"{base}/installation/repositories",
-        html_url=f"{base}/{settings}/installations/{inst.id}", app_id=app.app_id, client_id=app.client_id,
-        target_id=inst.account_id, target_type=inst.account_type, permissions=dict(inst.permissions),
-        events=list(inst.events), created_at=CREATED_AT, updated_at=CREATED_AT, single_file_name=None,
-        has_multiple_single_files=False, single_file_paths=[], app_slug=app.slug,
-        suspended_at=CREATED_AT if inst.suspended else None, suspended_by=None,
+        html_url=f"{base}/{settings}/installations/{inst.id}",
+        app_id=app.app_id,
+        client_id=app.client_id,
+        target_id=inst.account_id,
+        target_type=inst.account_type,
+        permissions=dict(inst.permissions),
+        events=list(inst.events),
+        created_at=CREATED_AT,
+        updated_at=CREATED_AT,
+        single_file_name=None,
+        has_multiple_single_files=False,
+        single_file_paths=[],
+        app_slug=app.slug,
+        suspended_at=CREATED_AT if inst.suspended else None,
+        suspended_by=None,
     )
     return doc
 
 
-def repository_doc(spec: OpenAPISpec, base: str, repo: Repository, inst: Installation, *,
-                   full: bool = True) -> dict[str, Any]:
+def repository_doc(
+    spec: OpenAPISpec, base: str, repo: Repository, inst: Installation, *, full: bool = True
+) -> dict[str, Any]:
     """A `full-repository` (GET /repos/{owner}/{repo}) or, with full=False, a `repository`."""
-    example = spec.example("full-repository") if full else spec.example("installation-token")["repositories"][0]
-    doc = rebase(example, [("octocat/Hello-World", repo.full_name), ("Hello-World", repo.name),
-                           ("octocat", repo.owner), *_hosts(base)])
+    example = (
+        spec.example("full-repository") if full else spec.example("installation-token")["repositories"][0]
+    )
+    doc = rebase(
+        example,
+        [
+            ("octocat/Hello-World", repo.full_name),
+            ("Hello-World", repo.name),
+            ("octocat", repo.owner),
+            *_hosts(base),
+        ],
+    )
     for key in ("parent", "source", "template_repository"):
         doc.pop(key, None)
     if inst.account_type == "Organization" and "organization" in doc:
@@ -95,46 +139,88 @@ def repository_doc(spec: OpenAPISpec, base: str, repo: Repository, inst: Install
     else:
         doc.pop("organization", None)
     doc.update(
-        id=repo.id, node_id=node_id("Repository", repo.id), name=repo.name, full_name=repo.full_name,
+        id=repo.id,
+        node_id=node_id("Repository", repo.id),
+        name=repo.name,
+        full_name=repo.full_name,
         owner=account_doc(spec, base, inst.account_login, inst.account_id, inst.account_type),
-        private=True, visibility="private", fork=False, default_branch=repo.default_branch,
-        url=f"{base}/repos/{repo.full_name}", html_url=f"{base}/{repo.full_name}",
-        clone_url=f"{base}/{repo.full_name}.git", archived=False, disabled=False,
+        private=True,
+        visibility="private",
+        fork=False,
+        default_branch=repo.default_branch,
+        url=f"{base}/repos/{repo.full_name}",
+        html_url=f"{base}/{repo.full_name}",
+        clone_url=f"{base}/{repo.full_name}.git",
+        archived=False,
+        disabled=False,
+        has_discussions=False,
         permissions={"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
     )
     return doc
 
 
-def token_doc(spec: OpenAPISpec, base: str, token: str, expires_at: float, permissions: dict[str, str],
-              repositories: list[tuple[Repository, Installation]] | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"token": token, "expires_at": iso(expires_at), "permissions": dict(permissions),
-                           "repository_selection": "selected"}
+def token_doc(
+    spec: OpenAPISpec,
+    base: str,
+    token: str,
+    expires_at: float,
+    permissions: dict[str, str],
+    repositories: list[tuple[Repository, Installation]] | None,
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "token": token,
+        "expires_at": iso(expires_at),
+        "permissions": dict(permissions),
+        "repository_selection": "selected",
+    }
     if repositories is not None:
-        doc["repositories"] = [repository_doc(spec, base, repo, inst, full=False) for repo, inst in repositories]
+        doc["repositories"] = [
+            repository_doc(spec, base, repo, inst, full=False) for repo, inst in repositories
+        ]
     return doc
 
 
 def check_run_doc(spec: OpenAPISpec, base: str, app: AppIdentity, run: CheckRunRecord) -> dict[str, Any]:
     api = f"{base}/repos/{run.full_name}/check-runs/{run.id}"
     return {
-        "id": run.id, "head_sha": run.head_sha, "node_id": node_id("CheckRun", run.id),
-        "external_id": run.external_id or "", "url": api, "html_url": f"{base}/{run.full_name}/runs/{run.id}",
-        "details_url": run.details_url or f"{base}/apps/{app.slug}", "status": run.status,
-        "conclusion": run.conclusion, "started_at": run.started_at, "completed_at": run.completed_at,
+        "id": run.id,
+        "head_sha": run.head_sha,
+        "node_id": node_id("CheckRun", run.id),
+        "external_id": run.external_id or "",
+        "url": api,
+        "html_url": f"{base}/{run.full_name}/runs/{run.id}",
+        "details_url": run.details_url or f"{base}/apps/{app.slug}",
+        "status": run.status,
+        "conclusion": run.conclusion,
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
         "output": {
-            "title": run.output.get("title"), "summary": run.output.get("summary"),
-            "text": run.output.get("text"), "annotations_count": len(run.annotations),
+            "title": run.output.get("title"),
+            "summary": run.output.get("summary"),
+            "text": run.output.get("text"),
+            "annotations_count": len(run.annotations),
             "annotations_url": f"{api}/annotations",
         },
-        "name": run.name, "check_suite": {"id": run.check_suite_id}, "app": app_doc(spec, base, app),
+        "name": run.name,
+        "check_suite": {"id": run.check_suite_id},
+        "app": app_doc(spec, base, app),
         "pull_requests": [],
     }
 
 
 def annotation_doc(base: str, run: CheckRunRecord, annotation: dict[str, Any]) -> dict[str, Any]:
     """A `check-annotation` as `GET .../check-runs/{id}/annotations` lists it."""
-    keys = ("path", "start_line", "end_line", "start_column", "end_column", "annotation_level", "title",
-            "message", "raw_details")
+    keys = (
+        "path",
+        "start_line",
+        "end_line",
+        "start_column",
+        "end_column",
+        "annotation_level",
+        "title",
+        "message",
+        "raw_details",
+    )
     doc = {key: annotation.get(key) for key in keys}
     if doc["title"] is None:
         doc["title"] = ""

@@ -40,7 +40,10 @@ def git_dir_of(path: Path) -> Path:
     """The git directory of a bare or non-bare repository at `path`."""
     result = subprocess.run(
         ["git", "-C", str(path), "rev-parse", "--absolute-git-dir"],
-        capture_output=True, text=True, env=_clean_env(), check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        check=False,
     )
     if result.returncode != 0:
         raise ValueError(f"{path} is not a git repository: {result.stderr.strip()}")
@@ -53,7 +56,9 @@ def commit_exists(git_dir: Path, sha: str) -> bool:
         return False
     result = subprocess.run(
         ["git", "--git-dir", str(git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
-        capture_output=True, env=_clean_env(), check=False,
+        capture_output=True,
+        env=_clean_env(),
+        check=False,
     )
     return result.returncode == 0
 
@@ -75,36 +80,53 @@ class GitProjectRoot:
     def __init__(self) -> None:
         self.path = Path(tempfile.mkdtemp(prefix="github-standin-git-"))
 
-    def add(self, full_name: str, git_dir: Path) -> None:
+    def add(self, full_name: str, repository: Path) -> Path:
+        """Link `repository` (bare or not) in as `full_name`; its git directory."""
+        git_dir = git_dir_of(repository)
         link = self.path / f"{full_name}.git"
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink():
             link.unlink()
-        link.symlink_to(git_dir_of(git_dir), target_is_directory=True)
+        link.symlink_to(git_dir, target_is_directory=True)
+        return git_dir
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def serve(self, method: str, full_name: str, rest: str, query: str, headers: dict[str, str],
-              body: bytes) -> GitResponse:
+    def serve(
+        self, method: str, full_name: str, rest: str, query: str, headers: dict[str, str], body: bytes
+    ) -> GitResponse:
         """Run `git http-backend` for one request and translate its CGI answer."""
         if headers.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
             body = gzip.decompress(body)
         env = _clean_env()
         env.update(
-            GIT_PROJECT_ROOT=str(self.path), GIT_HTTP_EXPORT_ALL="1", PATH_INFO=f"/{full_name}.git/{rest}",
-            QUERY_STRING=query, REQUEST_METHOD=method, CONTENT_TYPE=headers.get("content-type", ""),
-            CONTENT_LENGTH=str(len(body)), REMOTE_USER="x-access-token", REMOTE_ADDR="127.0.0.1",
+            GIT_PROJECT_ROOT=str(self.path),
+            GIT_HTTP_EXPORT_ALL="1",
+            PATH_INFO=f"/{full_name}.git/{rest}",
+            QUERY_STRING=query,
+            REQUEST_METHOD=method,
+            CONTENT_TYPE=headers.get("content-type", ""),
+            CONTENT_LENGTH=str(len(body)),
+            REMOTE_USER="x-access-token",
+            REMOTE_ADDR="127.0.0.1",
             SERVER_PROTOCOL="HTTP/1.1",
         )
         if headers.get("git-protocol"):
             env["GIT_PROTOCOL"] = headers["git-protocol"]
         result = subprocess.run(
-            ["git", "http-backend"], input=body, capture_output=True, env=env, timeout=BACKEND_TIMEOUT, check=False,
+            ["git", "http-backend"],
+            input=body,
+            capture_output=True,
+            env=env,
+            timeout=BACKEND_TIMEOUT,
+            check=False,
         )
         if result.returncode != 0 and not result.stdout:
             message = result.stderr.decode("utf-8", "replace").strip()
-            return GitResponse(500, [("Content-Type", "text/plain")], f"git http-backend failed: {message}\n".encode())
+            return GitResponse(
+                500, [("Content-Type", "text/plain")], f"git http-backend failed: {message}\n".encode()
+            )
         return parse_cgi_output(result.stdout)
 
 
@@ -115,7 +137,7 @@ def parse_cgi_output(output: bytes) -> GitResponse:
         return GitResponse(502, [("Content-Type", "text/plain")], b"malformed CGI response\n")
     end = min(separators)
     head = output[:end].decode("latin-1")
-    body = output[end + (4 if output[end:end + 4] == b"\r\n\r\n" else 2):]
+    body = output[end + (4 if output[end : end + 4] == b"\r\n\r\n" else 2) :]
     status, headers = 200, []
     for line in head.splitlines():
         name, _, value = line.partition(":")

@@ -23,8 +23,17 @@ DEFAULT_OPENAPI_PATH = (
     Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github" / "openapi" / "api.github.com.json"
 )
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_DROPPED_KEYWORDS = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated",
-                     "readOnly", "writeOnly", "nullable"}
+_DROPPED_KEYWORDS = {
+    "example",
+    "examples",
+    "discriminator",
+    "xml",
+    "externalDocs",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "nullable",
+}
 _NAME_MAPS = {"properties", "patternProperties", "definitions"}
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 

@@ -33,10 +33,22 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def webhook_payload(event: str, filename: str, *, full_name: str, repo_id: int, installation_id: int,
-                    clone_url: str, head_sha: str | None = None, base_sha: str | None = None,
-                    before: str | None = None, after: str | None = None, head_ref: str | None = None,
-                    app_id: int | None = None, check_run_id: int | None = None) -> dict[str, Any]:
+def webhook_payload(
+    event: str,
+    filename: str,
+    *,
+    full_name: str,
+    repo_id: int,
+    installation_id: int,
+    clone_url: str,
+    head_sha: str | None = None,
+    base_sha: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    head_ref: str | None = None,
+    app_id: int | None = None,
+    check_run_id: int | None = None,
+) -> dict[str, Any]:
     """The example `<event>/<filename>` with its repository, installation and commits replaced."""
     payload = copy.deepcopy(_example(event, filename))
     base_url = clone_url.removesuffix(f"/{full_name}.git")
@@ -59,7 +71,9 @@ def webhook_payload(event: str, filename: str, *, full_name: str, repo_id: int, 
     if event == "push":
         _point_push(payload, before, after or head_sha, head_ref)
     elif event == "pull_request":
-        payload.update({k: v for k, v in (("before", before), ("after", after)) if v is not None and k in payload})
+        payload.update(
+            {k: v for k, v in (("before", before), ("after", after)) if v is not None and k in payload}
+        )
     return payload
 
 
@@ -67,10 +81,17 @@ def _pointed_repository(repository: dict[str, Any], target: dict[str, Any]) -> d
     full_name, base = target["full_name"], target["base_url"]
     owner, name = full_name.split("/", 1)
     old_full, old_owner = repository["full_name"], repository["owner"]["login"]
-    repo = rebase(repository, [(old_full, full_name), ("https://api.github.com", base),
-                               ("https://github.com", base)])
-    repo.update(id=target["id"], name=name, full_name=full_name, clone_url=target["clone_url"],
-                html_url=f"{base}/{full_name}", url=f"{base}/repos/{full_name}")
+    repo = rebase(
+        repository, [(old_full, full_name), ("https://api.github.com", base), ("https://github.com", base)]
+    )
+    repo.update(
+        id=target["id"],
+        name=name,
+        full_name=full_name,
+        clone_url=target["clone_url"],
+        html_url=f"{base}/{full_name}",
+        url=f"{base}/repos/{full_name}",
+    )
     repo["owner"] = rebase(repo["owner"], [(old_owner, owner)])
     repo["owner"]["login"] = owner
     return repo
@@ -80,8 +101,13 @@ def _listed_repository(entry: dict[str, Any], full_name: str, repo_id: int) -> d
     return {**entry, "id": repo_id, "name": full_name.split("/", 1)[1], "full_name": full_name}
 
 
-def _point_pull_request(pr: dict[str, Any], target: dict[str, Any], head_sha: str | None, base_sha: str | None,
-                        head_ref: str | None) -> None:
+def _point_pull_request(
+    pr: dict[str, Any],
+    target: dict[str, Any],
+    head_sha: str | None,
+    base_sha: str | None,
+    head_ref: str | None,
+) -> None:
     for side in ("base", "head"):
         if isinstance(pr.get(side, {}).get("repo"), dict):
             pr[side]["repo"] = _pointed_repository(pr[side]["repo"], target)
@@ -94,7 +120,9 @@ def _point_pull_request(pr: dict[str, Any], target: dict[str, Any], head_sha: st
         pr["head"]["label"] = f"{target['full_name'].split('/', 1)[0]}:{head_ref}"
 
 
-def _point_suite(suite: dict[str, Any], head_sha: str | None, head_ref: str | None, app_id: int | None) -> None:
+def _point_suite(
+    suite: dict[str, Any], head_sha: str | None, head_ref: str | None, app_id: int | None
+) -> None:
     if head_sha is not None:
         suite["head_sha"] = head_sha
         if isinstance(suite.get("head_commit"), dict):
@@ -105,8 +133,13 @@ def _point_suite(suite: dict[str, Any], head_sha: str | None, head_ref: str | No
         suite["app"]["id"] = app_id
 
 
-def _point_check_run(run: dict[str, Any], head_sha: str | None, head_ref: str | None, app_id: int | None,
-                     check_run_id: int | None) -> None:
+def _point_check_run(
+    run: dict[str, Any],
+    head_sha: str | None,
+    head_ref: str | None,
+    app_id: int | None,
+    check_run_id: int | None,
+) -> None:
     if head_sha is not None:
         run["head_sha"] = head_sha
     if check_run_id is not None:

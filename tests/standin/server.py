@@ -6,6 +6,7 @@ is refused here too and listed in `errors`, which tests expect to stay empty.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -13,43 +14,30 @@ import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import auth, documents
 from .api import ROUTES, ApiError, Call, Route
 from .checks import apply_write, new_check_run
 from .gitserve import GIT_PATH, GitProjectRoot
-from .model import (DEFAULT_EVENTS, DEFAULT_PERMISSIONS, AppIdentity, CheckRunRecord, Installation,
-                    RecordedRequest, Repository)
+from .model import (
+    DEFAULT_EVENTS,
+    DEFAULT_PERMISSIONS,
+    AppIdentity,
+    CheckRunRecord,
+    Installation,
+    RecordedRequest,
+    Repository,
+)
 from .openapi import load_spec
+from .transport import Handler, Reply, Request
 
+_APP_IDS = itertools.count(4242)
 RATE_LIMIT = 5000
 ANONYMOUS_RATE_LIMIT = 60
 JSON_TYPE = "application/json; charset=utf-8"
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    raw_query: str
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(self.raw_query))
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    json: Any = None
 
 
 @dataclass
@@ -65,14 +53,23 @@ class _Failure:
 class GitHubStandin:
     """GitHub's REST API (the parts Verdict uses) and git smart HTTP, on 127.0.0.1."""
 
-    def __init__(self, openapi_path: Path | None = None) -> None:
+    def __init__(self, openapi_path: Path | None = None, *, app_id: int | None = None) -> None:
         self.spec = load_spec(openapi_path)
-        self.app_id = 4242
+        # githubkit caches JWTs and installation tokens process-wide, keyed by app id: a fresh id per
+        # stand-in keeps one test's cached credentials away from the next stand-in.
+        self.app_id = app_id if app_id is not None else next(_APP_IDS)
         self.app_slug = "verdict"
         self.private_key_pem = auth.generate_private_key_pem()
         self._public_key = auth.public_key_of(self.private_key_pem)
-        self.identity = AppIdentity(self.app_id, self.app_slug, f"Iv23li{self.app_id}standin", "Verdict",
-                                    "verdict-dev", dict(DEFAULT_PERMISSIONS), list(DEFAULT_EVENTS))
+        self.identity = AppIdentity(
+            self.app_id,
+            self.app_slug,
+            f"Iv23li{self.app_id}standin",
+            "Verdict",
+            "verdict-dev",
+            dict(DEFAULT_PERMISSIONS),
+            list(DEFAULT_EVENTS),
+        )
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
@@ -93,12 +90,14 @@ class GitHubStandin:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> GitHubStandin:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.standin = self  # type: ignore[attr-defined]
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, name="github-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="github-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -120,21 +119,39 @@ class GitHubStandin:
 
     # -- set-up and inspection ---------------------------------------------------------------------
 
-    def add_installation(self, installation_id: int, account_login: str, account_type: str = "Organization",
-                         *, permissions: dict[str, str] | None = None, account_id: int | None = None) -> None:
+    def add_installation(
+        self,
+        installation_id: int,
+        account_login: str,
+        account_type: str = "Organization",
+        *,
+        permissions: dict[str, str] | None = None,
+        account_id: int | None = None,
+    ) -> None:
         if account_type not in ("Organization", "User"):
             raise ValueError(f"account_type must be Organization or User, not {account_type!r}")
         with self._lock:
             self._installations[installation_id] = Installation(
-                installation_id, account_login, account_type, account_id or 100000 + installation_id,
-                dict(permissions or DEFAULT_PERMISSIONS), list(DEFAULT_EVENTS))
+                installation_id,
+                account_login,
+                account_type,
+                account_id or 100000 + installation_id,
+                dict(permissions or DEFAULT_PERMISSIONS),
+                list(DEFAULT_EVENTS),
+            )
 
     def suspend_installation(self, installation_id: int, suspended: bool = True) -> None:
         with self._lock:
             self._installations[installation_id].suspended = suspended
 
-    def add_repository(self, installation_id: int, full_name: str, git_dir: Path, repo_id: int | None = None,
-                       default_branch: str = "main") -> dict[str, Any]:
+    def add_repository(
+        self,
+        installation_id: int,
+        full_name: str,
+        git_dir: Path,
+        repo_id: int | None = None,
+        default_branch: str = "main",
+    ) -> dict[str, Any]:
         """Serve `git_dir` (bare or not) as `full_name` in that installation; its id, name and URLs."""
         owner, _, name = full_name.partition("/")
         if not owner or not name or "/" in name:
@@ -145,12 +162,17 @@ class GitHubStandin:
             if installation_id not in self._installations:
                 raise KeyError(f"add_installation({installation_id}, ...) first")
             repo_id = repo_id or 700000 + len(self._repos_by_id) + 1
-            self._git_root.add(full_name, Path(git_dir))
-            repo = Repository(repo_id, full_name, installation_id, Path(git_dir).resolve(), default_branch)
+            served = self._git_root.add(full_name, Path(git_dir))
+            repo = Repository(repo_id, full_name, installation_id, served, default_branch)
             self._repos_by_id[repo_id] = repo
             self._repos_by_name[full_name.lower()] = repo
-        return {"id": repo_id, "full_name": full_name, "clone_url": f"{self.url}/{full_name}.git",
-                "html_url": f"{self.url}/{full_name}", "url": f"{self.url}/repos/{full_name}"}
+        return {
+            "id": repo_id,
+            "full_name": full_name,
+            "clone_url": f"{self.url}/{full_name}.git",
+            "html_url": f"{self.url}/{full_name}",
+            "url": f"{self.url}/repos/{full_name}",
+        }
 
     def check_runs(self, full_name: str | None = None) -> list[CheckRunRecord]:
         with self._lock:
@@ -167,13 +189,22 @@ class GitHubStandin:
             for token in self._tokens.values():
                 token.expires_at = time.time() - 1
 
-    def inject_failure(self, method: str, path_regex: str, status: int, *, headers: dict[str, str] | None = None,
-                       body: dict[str, Any] | None = None, times: int = 1) -> None:
+    def inject_failure(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` requests whose method matches (or "*") and whose path `re.search`es
         `path_regex` get this answer instead of the real one."""
         with self._lock:
-            self._failures.append(_Failure(method.upper(), re.compile(path_regex), status, dict(headers or {}),
-                                           body, times))
+            self._failures.append(
+                _Failure(method.upper(), re.compile(path_regex), status, dict(headers or {}), body, times)
+            )
 
     # -- used by api.py ----------------------------------------------------------------------------
 
@@ -181,14 +212,21 @@ class GitHubStandin:
         with self._lock:
             self._tokens[token.token] = token
 
-    def _create_check_run(self, repo: Repository, body: dict[str, Any], now: float,
-                          token: auth.IssuedToken | None) -> CheckRunRecord:
+    def _create_check_run(
+        self, repo: Repository, body: dict[str, Any], now: float, token: auth.IssuedToken | None
+    ) -> CheckRunRecord:
         with self._lock:
             suite_key = (repo.full_name.lower(), body["head_sha"])
             suite_id = self._check_suites.setdefault(suite_key, 500000 + len(self._check_suites) + 1)
             run_id = 900000 + len(self._check_runs) + 1
-            run = new_check_run(run_id, repo.full_name, body, now, check_suite_id=suite_id,
-                                installation_id=token.installation_id if token else 0)
+            run = new_check_run(
+                run_id,
+                repo.full_name,
+                body,
+                now,
+                check_suite_id=suite_id,
+                installation_id=token.installation_id if token else 0,
+            )
             self._check_runs[run_id] = run
             return run
 
@@ -220,11 +258,20 @@ class GitHubStandin:
     def _injected(self, request: Request) -> Reply | None:
         with self._lock:
             for failure in self._failures:
-                if failure.remaining > 0 and failure.method in ("*", request.method) \
-                        and failure.pattern.search(request.path):
+                if (
+                    failure.remaining > 0
+                    and failure.method in ("*", request.method)
+                    and failure.pattern.search(request.path)
+                ):
                     failure.remaining -= 1
-                    doc = failure.body if failure.body is not None else documents.error_doc(_reason(failure.status))
-                    return Reply(failure.status, {"Content-Type": JSON_TYPE, **failure.headers}, _dump(doc), doc)
+                    doc = (
+                        failure.body
+                        if failure.body is not None
+                        else documents.error_doc(_reason(failure.status))
+                    )
+                    return Reply(
+                        failure.status, {"Content-Type": JSON_TYPE, **failure.headers}, _dump(doc), doc
+                    )
         return None
 
     def _api(self, request: Request, body: Any) -> tuple[Reply, str]:
@@ -234,8 +281,11 @@ class GitHubStandin:
         operation, params = matched
         route = ROUTES.get((operation.method, operation.template))
         if route is None:
-            raise ApiError(404, f"Not Found (the stand-in does not implement {operation.method} "
-                                f"{operation.template})", docs_url=operation.docs_url)
+            raise ApiError(
+                404,
+                f"Not Found (the stand-in does not implement {operation.method} {operation.template})",
+                docs_url=operation.docs_url,
+            )
         call = Call(operation, params, request.query, body)
         credential_key = self._authenticate(request, route, call)
         if body is None and operation.body_required:
@@ -282,8 +332,11 @@ class GitHubStandin:
         if credentials[0] != "x-access-token" or token is None or token.expired():
             self._record_error(request, 401, "git: invalid username or password")
             return Reply(401, challenge, b"Invalid username or token.\n")
-        visible = repo is not None and repo.installation_id == token.installation_id and (
-            token.repository_ids is None or repo.id in token.repository_ids)
+        visible = (
+            repo is not None
+            and repo.installation_id == token.installation_id
+            and (token.repository_ids is None or repo.id in token.repository_ids)
+        )
         if not visible or found["rest"] not in ("info/refs", "git-upload-pack"):
             self._record_error(request, 404, f"git: repository {full_name} not found for this token")
             return Reply(404, {"Content-Type": "text/plain"}, b"Repository not found.\n")
@@ -291,8 +344,9 @@ class GitHubStandin:
             self._record_error(request, 403, f"git: push to {full_name} refused")
             return Reply(403, {"Content-Type": "text/plain"}, b"Permission denied.\n")
         assert repo is not None
-        answer = self._git_root.serve(request.method, repo.full_name, found["rest"], request.raw_query,
-                                      request.headers, request.body)
+        answer = self._git_root.serve(
+            request.method, repo.full_name, found["rest"], request.raw_query, request.headers, request.body
+        )
         return Reply(answer.status, dict(answer.headers), answer.body)
 
     def _record_error(self, request: Request, status: int, message: str) -> None:
@@ -304,16 +358,22 @@ class GitHubStandin:
             used = self._rate_used[credential_key] = self._rate_used.get(credential_key, 0) + 1
             limit = ANONYMOUS_RATE_LIMIT if credential_key == "anonymous" else RATE_LIMIT
             standard = {
-                "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(limit - used, 0)),
-                "X-RateLimit-Reset": str(self._rate_reset), "X-RateLimit-Used": str(used),
-                "X-RateLimit-Resource": "core", "X-GitHub-Request-Id": _request_id(),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": str(max(limit - used, 0)),
+                "X-RateLimit-Reset": str(self._rate_reset),
+                "X-RateLimit-Used": str(used),
+                "X-RateLimit-Resource": "core",
+                "X-GitHub-Request-Id": _request_id(),
                 "X-GitHub-Media-Type": "github.v3; format=json",
             }
             reply.headers = {**standard, **reply.headers}
-            headers = {name: (auth.redact(value) if name == "authorization" else value)
-                       for name, value in request.headers.items()}
-            self.requests.append(RecordedRequest(request.method, request.path, reply.status, body, headers,
-                                                 request.query))
+            headers = {
+                name: (auth.redact(value) if name == "authorization" else value)
+                for name, value in request.headers.items()
+            }
+            self.requests.append(
+                RecordedRequest(request.method, request.path, reply.status, body, headers, request.query)
+            )
 
 
 def _parse_json(request: Request) -> Any:
@@ -338,43 +398,3 @@ def _reason(status: int) -> str:
 
 def _request_id() -> str:
     return ":".join(secrets.token_hex(n).upper() for n in (2, 3, 4, 4, 4))
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "GitHub.com"
-    sys_version = ""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._dispatch()
-
-    do_POST = do_PATCH = do_PUT = do_DELETE = do_GET  # noqa: N815
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        request = Request(self.command, unquote(parts.path), parts.query,
-                          {name.lower(): value for name, value in self.headers.items()}, self._read_body())
-        reply = self.server.standin.handle(request)  # type: ignore[attr-defined]
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
-        return
