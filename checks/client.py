@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed, RequestError
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RetryOption
 
 from checks.errors import GitHubPermanentError, GitHubTransientError

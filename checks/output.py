@@ -150,7 +150,8 @@ def _summary(result: RunResult, totals: dict[str, int], title: str, details_url:
             first = case.message.strip().splitlines()[0] if case.message.strip() else case.status.value
             lines.append(f"- **{_md(_test_label(case))}**{where}: {_md(first[:300])}")
         if len(result.failures) > SUMMARY_FAILURES:
-            lines.append(f"- … and {len(result.failures) - SUMMARY_FAILURES} more (annotations and the run page list all)")
+            more = len(result.failures) - SUMMARY_FAILURES
+            lines.append(f"- … and {more} more (annotations and the run page list all)")
         lines.append("")
     slowest = sorted((t for t in result.tests if t.duration > 0), key=lambda t: t.duration, reverse=True)[:5]
     if slowest:

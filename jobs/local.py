@@ -93,15 +93,15 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
                                 head_sha=head, trigger="local", delivery_id=None, rerun=True)
         run_id = run.id
         storage.claim_run(session, run_id, worker="local", runner=runner)
-    with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
-        workspace = Path(tmp) / "workspace"
-        workspace.mkdir()
-        copy_worktree(top, workspace)
-        command = test_command_for(workspace)
-        monitor.note(f"running {' '.join(command)} with the {runner} runner")
-        result = run_runner.run(RunSpec(workspace=workspace, command=command, timeout=settings.run_timeout,
-                                        memory_mb=settings.run_memory_mb, cpus=settings.run_cpus,
-                                        on_output=monitor.line))
+    try:
+        result = _run_copy(top, run_runner, runner, settings, sessions, run_id)
+    except BaseException as exc:  # record why, so no local run is left in progress either
+        with storage.session_scope(sessions) as session:
+            storage.finish_run(session, run_id, conclusion="failure", title="The tests could not be run",
+                               summary=str(exc), error=f"{exc.__class__.__name__}: {exc}")
+            storage.mark_reported(session, run_id)
+        engine.dispose()
+        raise
     preamble = f"Changed since `{base}`: {len(changed)} file(s)." if base else ""
     report = report_for(result, preamble=preamble)
     with storage.session_scope(sessions) as session:
@@ -117,3 +117,15 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
 def _has_commits(top: Path) -> bool:
     return subprocess.run(["git", "-C", str(top), "rev-parse", "--verify", "-q", "HEAD"],
                           capture_output=True).returncode == 0
+
+
+def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, run_id: int) -> RunResult:
+    with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
+        workspace = Path(tmp) / "workspace"
+        workspace.mkdir()
+        copy_worktree(top, workspace)
+        command = test_command_for(workspace)
+        monitor.note(f"running {' '.join(command)} with the {runner} runner")
+        return run_runner.run(RunSpec(workspace=workspace, command=command, timeout=settings.run_timeout,
+                                      memory_mb=settings.run_memory_mb, cpus=settings.run_cpus,
+                                      on_output=monitor.line))

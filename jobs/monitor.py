@@ -16,8 +16,9 @@ MAX_LINE = 4000  # characters kept of one output line
 
 
 class RunMonitor:
-    def __init__(self, sessions: sessionmaker, run_id: int):
+    def __init__(self, sessions: sessionmaker, run_id: int, heartbeat_every: float = HEARTBEAT_EVERY):
         self._sessions = sessions
+        self._heartbeat_every = heartbeat_every
         self._run_id = run_id
         self._pending: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -48,7 +49,7 @@ class RunMonitor:
             beats += FLUSH_EVERY
             try:
                 self._flush()
-                if beats >= HEARTBEAT_EVERY:
+                if beats >= self._heartbeat_every:
                     beats = 0.0
                     with storage.session_scope(self._sessions) as session:
                         storage.heartbeat(session, self._run_id)

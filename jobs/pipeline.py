@@ -96,7 +96,7 @@ def execute(run_id: int) -> None:
     assert facts is not None
     api = ctx.github.installation(facts.installation_id)
     workspace = ctx.settings.data_dir / "workspaces" / f"run-{run_id}"
-    with RunMonitor(ctx.sessions, run_id) as monitor:
+    with RunMonitor(ctx.sessions, run_id, heartbeat_every=min(5.0, ctx.settings.stale_after / 4)) as monitor:
         try:
             if facts.check_run_id:
                 _best_effort(lambda: mark_in_progress(api, facts.repo, facts.check_run_id), run_id)

@@ -8,6 +8,7 @@ enqueued again, so a duplicate delivery or a reaper pass never doubles work.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from redis import Redis
@@ -29,6 +30,11 @@ def runs_queue(redis: Redis, settings: Settings) -> Queue:
     return Queue(f"{settings.queue_prefix}:runs", connection=redis)
 
 
+def job_id(settings: Settings, step: str, run_id: int) -> str:
+    """Job ids are global in Redis: the queue prefix keeps deployments sharing a Redis apart."""
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '-', settings.queue_prefix)}-{step}-{run_id}"
+
+
 def _enqueue_once(queue: Queue, func: str, run_id: int, job_id: str, **options) -> None:
     try:
         if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
@@ -42,14 +48,14 @@ def enqueue_runs(redis: Redis, settings: Settings, run_ids: Iterable[int]) -> No
     """New runs: create their queued check runs first; that job then enqueues the test run."""
     for run_id in run_ids:
         _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.create_check", run_id,
-                      f"create-check-{run_id}", retry=GITHUB_RETRY, job_timeout=120)
+                      job_id(settings, "create-check", run_id), retry=GITHUB_RETRY, job_timeout=120)
 
 
 def enqueue_execute(redis: Redis, settings: Settings, run_id: int) -> None:
-    _enqueue_once(runs_queue(redis, settings), "jobs.pipeline.execute", run_id, f"execute-{run_id}",
+    _enqueue_once(runs_queue(redis, settings), "jobs.pipeline.execute", run_id, job_id(settings, "execute", run_id),
                   job_timeout=int(settings.run_timeout) + 600)
 
 
 def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> None:
-    _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id, f"publish-{run_id}",
+    _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id, job_id(settings, "publish", run_id),
                   retry=GITHUB_RETRY, job_timeout=300)

@@ -92,7 +92,8 @@ def cmd_reap(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="verdict", description="Run the tests a change can affect; report as GitHub Check Runs.")
+    p = argparse.ArgumentParser(prog="verdict",
+                                description="Run the tests a change can affect; report as GitHub Check Runs.")
     sub = p.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="run the pipeline on a local git checkout and print the verdict")
     check.add_argument("path", nargs="?", default=".", help="a git checkout (default: .)")

@@ -1,4 +1,5 @@
 """Plain HTML pages for people: the run list and a run's status, results and logs (details_url)."""
+# ruff: noqa: E501  (HTML templates read better unwrapped)
 
 from flask import Blueprint, Response, abort, current_app, render_template_string
 

@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from checks import GitHubApp, GitHubPermanentError, GitHubTransientError, complete, create_queued, mark_in_progress
+from checks import (
+    GitHubApp,
+    GitHubPermanentError,
+    GitHubTransientError,
+    complete,
+    create_queued,
+    mark_in_progress,
+)
 from checks.output import MAX_OUTPUT_BYTES, report_for
 from runners.result import Outcome, RunResult, TestCase, TestStatus
 from tests.standin import GitHubStandin

@@ -1,0 +1,105 @@
+"""`verdict check`: the local main job, through its command-line contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+VERDICT = str(Path(sys.executable).parent / "verdict")
+EXAMPLE = REPO_ROOT / "examples" / "calculator"
+
+
+def verdict(*args: str, cwd: Path = REPO_ROOT, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"XDG_DATA_HOME": str(home)}
+    return subprocess.run([VERDICT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=o", "-c", "user.email=o@example.com", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    repo = tmp_path / "calculator"
+    shutil.copytree(EXAMPLE, repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+def assertion_line() -> int:
+    lines = (EXAMPLE / "tests/test_calculator.py").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if "assert mean(" in line)
+
+
+@pytest.mark.parametrize("runner", ["process", pytest.param("docker", marks=pytest.mark.docker)])
+def test_json_verdict_on_the_example(runner, tmp_path, request):
+    request.getfixturevalue("docker_client" if runner == "docker" else "bwrap_available")
+    proc = verdict("check", "examples/calculator", "--runner", runner, "--json", home=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"conclusion", "summary", "tests", "annotations"}
+    assert out["conclusion"] == "failure"
+    assert out["tests"] == {"total": 3, "passed": 1, "failed": 1, "skipped": 1, "errors": 0}
+    assert "1 failed, 1 passed, 1 skipped" in out["summary"]
+    [annotation] = out["annotations"]
+    assert set(annotation) == {"path", "start_line", "end_line", "annotation_level", "title", "message"}
+    assert annotation["path"] == "tests/test_calculator.py"
+    assert annotation["start_line"] == annotation["end_line"] == assertion_line()
+    assert annotation["annotation_level"] == "failure"
+    assert "3.0 == 4.0" in annotation["message"]
+    assert (tmp_path / "verdict" / "local.db").exists()
+
+
+def test_fixed_working_tree_is_a_success_and_base_is_reported(checkout, tmp_path, bwrap_available):
+    source = checkout / "calculator/__init__.py"
+    source.write_text(source.read_text().replace("(len(values) + 1)", "len(values)"))  # uncommitted fix
+    proc = verdict("check", str(checkout), "--base", "main", home=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("verdict: success — 2 passed, 1 skipped")
+    assert "Changed since `main`: 1 file(s)." in proc.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--base", "no-such-ref"], "--base 'no-such-ref' is not a commit"),
+    (["--runner", "qemu"], "invalid choice: 'qemu'"),
+])
+def test_bad_arguments_are_clear_errors(checkout, tmp_path, args, message):
+    proc = verdict("check", str(checkout), *args, home=tmp_path)
+    assert proc.returncode in (2, 3)
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_not_a_git_checkout(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    proc = verdict("check", str(plain), home=tmp_path)
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == f"verdict: {plain} is not inside a git checkout"
+
+
+def test_repository_without_tests(checkout, tmp_path):
+    shutil.rmtree(checkout / "tests")
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-q", "-m", "no tests")
+    proc = verdict("check", str(checkout), home=tmp_path)
+    assert proc.returncode == 3
+    assert "test" in proc.stderr.lower() and "Traceback" not in proc.stderr
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'verdict' / 'local.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sqlalchemy.text("select status, conclusion from runs")).all()
+    engine.dispose()
+    assert rows == [("completed", "failure")]
