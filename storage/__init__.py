@@ -47,7 +47,9 @@ from storage.runs import (
     heartbeat,
     latest_runs,
     mark_reported,
+    queued_run_ids_for_delivery,
     runs_for_repository,
+    set_check_run_id,
     stale_runs,
     start_run,
     status_history,
@@ -68,8 +70,9 @@ __all__ = [
     "get_installation", "get_repository", "remove_installation", "remove_repository",
     "set_installation_suspended", "upsert_installation", "upsert_repository",
     # runs
-    "claim_run", "finish_run", "get_run", "heartbeat", "latest_runs", "mark_reported", "runs_for_repository",
-    "stale_runs", "start_run", "status_history", "unreported_completed_runs",
+    "claim_run", "finish_run", "get_run", "heartbeat", "latest_runs", "mark_reported",
+    "queued_run_ids_for_delivery", "runs_for_repository", "set_check_run_id", "stale_runs", "start_run",
+    "status_history", "unreported_completed_runs",
     # what runs produce
     "add_artifact", "add_test_results", "append_log", "append_logs", "artifacts", "log_lines", "test_results",
 ]

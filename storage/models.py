@@ -129,7 +129,7 @@ class Run(Base):
     head_branch: Mapped[str | None] = mapped_column(String(255))
     pull_numbers: Mapped[list[int]] = mapped_column(default=list)
     trigger: Mapped[str] = mapped_column(String(64))
-    delivery_id: Mapped[str | None] = mapped_column(String(64))
+    delivery_id: Mapped[str | None] = mapped_column(String(64), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     check_run_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="queued")

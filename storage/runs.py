@@ -63,6 +63,12 @@ def _commit_has_runs(session: Session, repository_id: int, head_sha: str) -> boo
                                                      Run.head_sha == head_sha))))
 
 
+def queued_run_ids_for_delivery(session: Session, delivery_id: str) -> list[int]:
+    """Ids of the still-queued runs a delivery started (to enqueue them again after a queue outage)."""
+    query = select(Run.id).where(Run.delivery_id == delivery_id, Run.status == "queued").order_by(Run.id)
+    return list(session.scalars(query))
+
+
 def get_run(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 

@@ -96,17 +96,20 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
 def repository_id(factory: sessionmaker[Session]) -> int:
     """A committed installation with one repository; returns the repository id."""
     with session_scope(factory) as session:
-        storage.upsert_installation(session, INSTALLATION_ID, account_login="octo-org", account_type="Organization")
+        storage.upsert_installation(session, INSTALLATION_ID, account_login="octo-org",
+                                    account_type="Organization")
         storage.upsert_repository(session, REPOSITORY_ID, installation_id=INSTALLATION_ID,
-                                  full_name="octo-org/widgets", clone_url="https://github.com/octo-org/widgets.git")
+                                  full_name="octo-org/widgets",
+                                  clone_url="https://github.com/octo-org/widgets.git")
     return REPOSITORY_ID
 
 
 def queue_run(session: Session, repository_id: int, head_sha: str = "a" * 40, **changes: Any) -> storage.Run:
     """start_run with sensible values; fails the test if no run was queued."""
-    values: dict[str, Any] = dict(installation_id=INSTALLATION_ID, repository_id=repository_id, head_sha=head_sha,
-                                  trigger="pull_request.opened", delivery_id="d-1", head_branch="feature",
-                                  pull_numbers=[7])
+    values: dict[str, Any] = dict(
+        installation_id=INSTALLATION_ID, repository_id=repository_id, head_sha=head_sha,
+        trigger="pull_request.opened", delivery_id="d-1", head_branch="feature", pull_numbers=[7],
+    )
     run = storage.start_run(session, **(values | changes))
     assert run is not None
     return run

@@ -78,23 +78,34 @@ def test_datetimes_come_back_timezone_aware_in_utc(factory: sessionmaker[Session
 def test_a_datetime_in_another_zone_is_stored_as_the_same_instant(factory: sessionmaker[Session]) -> None:
     noon_in_berlin = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     with session_scope(factory) as session:
-        installation = storage.upsert_installation(session, INSTALLATION_ID, account_login="o", account_type="User")
+        installation = storage.upsert_installation(session, INSTALLATION_ID, account_login="o",
+                                                   account_type="User")
         installation.suspended_at = noon_in_berlin
     with session_scope(factory) as session:
-        installation = storage.get_installation(session, INSTALLATION_ID)
-        assert installation is not None
-        assert installation.suspended_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
-        assert installation.suspended_at.tzinfo is UTC
+        stored = storage.get_installation(session, INSTALLATION_ID)
+        assert stored is not None and stored.suspended_at is not None
+        assert stored.suspended_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+        assert stored.suspended_at.tzinfo is UTC
 
 
-def test_postgres_stores_timestamps_with_time_zone(engine: Engine, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL column types")
+def test_the_database_holds_the_instant_in_utc(engine: Engine, factory: sessionmaker[Session],
+                                               backend: str) -> None:
+    with session_scope(factory) as session:
+        installation = storage.upsert_installation(session, INSTALLATION_ID, account_login="o",
+                                                   account_type="User")
+        installation.suspended_at = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     with engine.connect() as connection:
-        kind = connection.execute(text(
-            "SELECT data_type FROM information_schema.columns"
-            " WHERE table_name = 'runs' AND column_name = 'heartbeat_at'")).scalar()
-    assert kind == "timestamp with time zone"
+        if backend == "postgresql":
+            kind = connection.execute(text(
+                "SELECT data_type FROM information_schema.columns"
+                " WHERE table_name = 'installations' AND column_name = 'suspended_at'")).scalar()
+            assert kind == "timestamp with time zone"
+            raw = connection.execute(text(
+                "SELECT to_char(suspended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM installations"
+            )).scalar()
+        else:
+            raw = connection.execute(text("SELECT substr(suspended_at, 1, 16) FROM installations")).scalar()
+    assert raw == "2024-06-01 10:00"
 
 
 def test_naive_datetimes_are_refused(session: Session) -> None:

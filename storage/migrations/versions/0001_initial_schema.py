@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("repository_id", "head_sha", "attempt", name="uq_runs_repository_sha_attempt"),
     )
+    op.create_index("ix_runs_delivery_id", "runs", ["delivery_id"])
     op.create_index("ix_runs_status_heartbeat_at", "runs", ["status", "heartbeat_at"])
     op.create_index("ix_runs_status_reported_at", "runs", ["status", "reported_at"])
 
