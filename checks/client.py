@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
@@ -150,7 +150,7 @@ class InstallationClient:
                 "external_id": external_id}
         try:
             gh = self._app._client(self.installation_id)  # keep a reference: githubkit's namespaces hold weak ones
-            resp = gh.rest.checks.create(owner, name_, data=body)
+            resp = gh.rest.checks.create(owner, name_, data=cast(Any, body))
         except Exception as exc:
             raise translate(exc, f"creating a check run on {repo}@{head_sha[:12]}") from exc
         return int(resp.parsed_data.id)
@@ -159,7 +159,8 @@ class InstallationClient:
         owner, name_ = repo.split("/", 1)
         try:
             gh = self._app._client(self.installation_id)
-            gh.rest.checks.update(owner, name_, check_run_id, data={k: v for k, v in fields.items() if v is not None})
+            body = {k: v for k, v in fields.items() if v is not None}
+            gh.rest.checks.update(owner, name_, check_run_id, data=cast(Any, body))
         except Exception as exc:
             raise translate(exc, f"updating check run {check_run_id} on {repo}") from exc
 

@@ -91,6 +91,7 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
                                   clone_url=top.as_uri())
         run = storage.start_run(session, installation_id=LOCAL_INSTALLATION, repository_id=repository_id,
                                 head_sha=head, trigger="local", delivery_id=None, rerun=True)
+        assert run is not None  # rerun=True always starts a new attempt
         run_id = run.id
         storage.claim_run(session, run_id, worker="local", runner=runner)
     try:

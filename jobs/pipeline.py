@@ -45,6 +45,8 @@ def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
         if run is None:
             return None
         repo = storage.get_repository(session, run.repository_id)
+        if repo is None:
+            raise PermanentError(f"run {run_id}: repository {run.repository_id} is not recorded")
         return RunFacts(run_id, run.installation_id, repo.full_name, repo.clone_url, run.head_sha,
                         run.check_run_id, run.status, run.delivery_id)
 
@@ -159,6 +161,8 @@ def publish(run_id: int) -> None:
         if run is None or run.status != "completed" or run.reported_at or not run.check_run_id:
             return
         repo = storage.get_repository(session, run.repository_id)
+        if repo is None:
+            raise PermanentError(f"run {run_id}: repository {run.repository_id} is not recorded")
         failures = [_case(r) for r in storage.test_results(session, run_id)
                     if r.status in (TestStatus.FAILED, TestStatus.ERROR)]
         report = CheckReport(conclusion=run.conclusion or "neutral", title=run.title or run.conclusion or "Done",

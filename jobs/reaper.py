@@ -60,6 +60,8 @@ def _finish_stale(ctx: JobContext, run_id: int, attempt: int, worker: str | None
     stale_for = int(ctx.settings.stale_after)
     with storage.session_scope(ctx.sessions) as session:
         run = storage.get_run(session, run_id)
+        if run is None:
+            return None
         retry = None
         if attempt < MAX_ATTEMPTS:
             retry = storage.start_run(session, installation_id=run.installation_id,
