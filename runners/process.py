@@ -5,8 +5,8 @@ What the sandbox sees
     `--ro-bind / /`, but leaving the sandbox root a tmpfs so that `/workspace` can exist
     without touching the host), then `--remount-ro /`. /root and /run are replaced by empty
     tmpfs (no home secrets, no Docker socket); the interpreter's prefix, if it lives under
-    /root, is bound back read-only. Fresh /tmp (tmpfs, 1777), /proc and /dev. The workspace is
-    bound read-write at /workspace, the working directory. The environment is cleared, then
+    /root or /tmp (a checkout in a temporary directory), is bound back read-only. Fresh
+    /tmp (tmpfs, 1777), /proc and /dev. The workspace is bound read-write at /workspace, the working directory. The environment is cleared, then
     only spec.env plus PATH (the worker's interpreter directory first, so `python3` has
     pytest), HOME=/tmp and LANG.
 
@@ -104,7 +104,7 @@ class ProcessRunner:
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
         args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--tmpfs", "/tmp"]
+                 "--perms", "1777", "--tmpfs", "/tmp", *self._rebind_under("/tmp")]
         for hidden in HIDDEN_DIRS:
             args += ["--tmpfs", hidden, *self._rebind_under(hidden)]
         args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT, "--remount-ro", "/"]
