@@ -6,9 +6,9 @@ What the sandbox sees
     without touching the host), then `--remount-ro /`. /root and /run are replaced by empty
     tmpfs (no home secrets, no Docker socket); the interpreter's prefix, if it lives under
     /root or /tmp (a checkout in a temporary directory), is bound back read-only. Fresh
-    /tmp (tmpfs, 1777), /proc and /dev. The workspace is bound read-write at /workspace, the working directory. The environment is cleared, then
-    only spec.env plus PATH (the worker's interpreter directory first, so `python3` has
-    pytest), HOME=/tmp and LANG.
+    /tmp (tmpfs, 1777), /proc and /dev. The workspace is bound read-write at /workspace,
+    the working directory. The environment is cleared, then only spec.env plus PATH (the
+    worker's interpreter directory first, so `python3` has pytest), HOME=/tmp and LANG.
 
 Who runs it, and why not `--unshare-user --uid 65534`
     As root, bwrap's `--unshare-user --uid 65534` only *looks* unprivileged: the namespace
