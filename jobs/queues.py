@@ -35,27 +35,29 @@ def job_id(settings: Settings, step: str, run_id: int) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_-]', '-', settings.queue_prefix)}-{step}-{run_id}"
 
 
-def _enqueue_once(queue: Queue, func: str, run_id: int, job_id: str, **options) -> None:
+def _enqueue_once(queue: Queue, func: str, run_id: int, job_id: str, **options) -> bool:
+    """Enqueue unless the same job is already waiting or running; True when it was enqueued."""
     try:
         if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
-            return
+            return False
     except NoSuchJobError:
         pass
     queue.enqueue(func, run_id, job_id=job_id, result_ttl=3600, failure_ttl=7 * 86400, **options)
+    return True
 
 
-def enqueue_runs(redis: Redis, settings: Settings, run_ids: Iterable[int]) -> None:
+def enqueue_runs(redis: Redis, settings: Settings, run_ids: Iterable[int]) -> int:
     """New runs: create their queued check runs first; that job then enqueues the test run."""
-    for run_id in run_ids:
-        _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.create_check", run_id,
-                      job_id(settings, "create-check", run_id), retry=GITHUB_RETRY, job_timeout=120)
+    queue = checks_queue(redis, settings)
+    return sum(_enqueue_once(queue, "jobs.pipeline.create_check", run_id, job_id(settings, "create-check", run_id),
+                             retry=GITHUB_RETRY, job_timeout=120) for run_id in run_ids)
 
 
-def enqueue_execute(redis: Redis, settings: Settings, run_id: int) -> None:
-    _enqueue_once(runs_queue(redis, settings), "jobs.pipeline.execute", run_id, job_id(settings, "execute", run_id),
-                  job_timeout=int(settings.run_timeout) + 600)
+def enqueue_execute(redis: Redis, settings: Settings, run_id: int) -> bool:
+    return _enqueue_once(runs_queue(redis, settings), "jobs.pipeline.execute", run_id,
+                         job_id(settings, "execute", run_id), job_timeout=int(settings.run_timeout) + 600)
 
 
-def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> None:
-    _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id, job_id(settings, "publish", run_id),
-                  retry=GITHUB_RETRY, job_timeout=300)
+def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> bool:
+    return _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id,
+                         job_id(settings, "publish", run_id), retry=GITHUB_RETRY, job_timeout=300)

@@ -7,6 +7,8 @@ a run is a conditional update only one of them wins).
   explanation, and a new attempt with a new check run is queued once.
 - A completed run whose result never reached GitHub is published again.
 - A delivery recorded while the queue was unreachable is enqueued.
+- A run still queued whose job was lost (Redis flushed, retries exhausted) is enqueued
+  again; one that could not start within a day is completed as `cancelled`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from jobs.context import JobContext
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # the original run and one retry after its worker died
+NEVER_STARTED_AFTER = timedelta(hours=24)
 REAPED_TITLE = "The Verdict worker stopped during this run"
+EXPIRED_TITLE = "Verdict could not start this run"
 
 
 def reap(ctx: JobContext, now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(seconds=ctx.settings.stale_after)
-    counts = {"reaped": 0, "requeued": 0, "republished": 0, "enqueued_deliveries": 0}
+    counts = {"reaped": 0, "requeued": 0, "republished": 0, "enqueued_deliveries": 0, "redriven": 0, "expired": 0}
     with storage.session_scope(ctx.sessions) as session:
         stale = [(r.id, r.attempt, r.worker) for r in storage.stale_runs(session, heartbeat_before=cutoff)]
     for run_id, attempt, worker in stale:
@@ -51,6 +55,7 @@ def reap(ctx: JobContext, now: datetime | None = None) -> dict[str, int]:
         with storage.session_scope(ctx.sessions) as session:
             storage.set_delivery_status(session, delivery_id, "enqueued", "enqueued by the reaper")
         counts["enqueued_deliveries"] += 1
+    _redrive_waiting(ctx, now, cutoff, counts)
     if any(counts.values()):
         log.info("reaper: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
@@ -81,3 +86,23 @@ def _finish_stale(ctx: JobContext, run_id: int, attempt: int, worker: str | None
     log.warning("run %s: worker %s stopped heartbeating; finished as cancelled%s", run_id, worker,
                 f", retry is run {retry.id}" if retry else "")
     return retry.id if retry else 0
+
+
+def _redrive_waiting(ctx: JobContext, now: datetime, cutoff: datetime, counts: dict[str, int]) -> None:
+    with storage.session_scope(ctx.sessions) as session:
+        waiting = [(r.id, r.check_run_id, r.created_at) for r in storage.waiting_runs(session, created_before=cutoff)]
+    for run_id, check_run_id, created_at in waiting:
+        if created_at < now - NEVER_STARTED_AFTER:
+            hours = int(NEVER_STARTED_AFTER.total_seconds() // 3600)
+            summary = (f"### {EXPIRED_TITLE}\n\nThis run waited more than {hours} hours without starting "
+                       "(GitHub or the queue kept failing; the worker logs say why). Use **Re-run** to try again.")
+            with storage.session_scope(ctx.sessions) as session:
+                finished = storage.finish_run(session, run_id, conclusion="cancelled", title=EXPIRED_TITLE,
+                                              summary=summary, error="never started", note="expired")
+            if finished:
+                counts["expired"] += 1
+                queues.enqueue_publish(ctx.redis, ctx.settings, run_id)
+        elif check_run_id is None:
+            counts["redriven"] += queues.enqueue_runs(ctx.redis, ctx.settings, [run_id])
+        else:
+            counts["redriven"] += queues.enqueue_execute(ctx.redis, ctx.settings, run_id)

@@ -54,6 +54,7 @@ from storage.runs import (
     start_run,
     status_history,
     unreported_completed_runs,
+    waiting_runs,
 )
 
 __all__ = [
@@ -72,7 +73,7 @@ __all__ = [
     # runs
     "claim_run", "finish_run", "get_run", "heartbeat", "latest_runs", "mark_reported",
     "queued_run_ids_for_delivery", "runs_for_repository", "set_check_run_id", "stale_runs", "start_run",
-    "status_history", "unreported_completed_runs",
+    "status_history", "unreported_completed_runs", "waiting_runs",
     # what runs produce
     "add_artifact", "add_test_results", "append_log", "append_logs", "artifacts", "log_lines", "test_results",
 ]

@@ -158,6 +158,13 @@ def stale_runs(session: Session, *, heartbeat_before: datetime) -> list[Run]:
     return list(session.scalars(query))
 
 
+def waiting_runs(session: Session, *, created_before: datetime) -> list[Run]:
+    """Runs still queued that were created before `created_before` (their job may have been lost)."""
+    cutoff = require_aware(created_before, "created_before")
+    query = select(Run).where(Run.status == "queued", Run.created_at < cutoff).order_by(Run.created_at, Run.id)
+    return list(session.scalars(query))
+
+
 def status_history(session: Session, run_id: int) -> list[RunStatus]:
     query = select(RunStatus).where(RunStatus.run_id == run_id).order_by(RunStatus.at, RunStatus.id)
     return list(session.scalars(query))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy
 
 from tests.conftest import REPO_ROOT
+from tests.gitrepo import GitRepo
 from tests.standin import GitHubStandin
 from tests.standin.payloads import sign, webhook_payload
 
@@ -42,38 +42,6 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-class GitRepo:
-    """A repository on disk with helpers to commit the example project and its fix."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.mkdir(parents=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Octo", "GIT_AUTHOR_EMAIL": "octo@example.com",
-               "GIT_COMMITTER_NAME": "Octo", "GIT_COMMITTER_EMAIL": "octo@example.com"}
-        return subprocess.run(["git", "-C", str(self.path), *args], check=True, capture_output=True, text=True,
-                              env=env).stdout.strip()
-
-    def commit_tree(self, source: Path, message: str) -> str:
-        for item in self.path.iterdir():
-            if item.name != ".git":
-                shutil.rmtree(item) if item.is_dir() else item.unlink()
-        shutil.copytree(source, self.path, dirs_exist_ok=True)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
-
-    def write(self, rel: str, text: str, message: str) -> str:
-        target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
 
 
 class Service:

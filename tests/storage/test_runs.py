@@ -217,3 +217,12 @@ def test_queued_run_ids_for_delivery(session: Session, repository_id: int) -> No
     storage.claim_run(session, first.id, worker="w", runner="process")
     assert storage.queued_run_ids_for_delivery(session, "d-push") == [second.id]
     assert storage.queued_run_ids_for_delivery(session, "nope") == []
+
+
+def test_waiting_runs_are_queued_runs_older_than_the_cutoff(session: Session, repository_id: int) -> None:
+    old = queue_run(session, repository_id)
+    claimed = queue_run(session, repository_id, head_sha="b" * 40)
+    storage.claim_run(session, claimed.id, worker="w", runner="process")
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    assert [r.id for r in storage.waiting_runs(session, created_before=later)] == [old.id]
+    assert storage.waiting_runs(session, created_before=datetime.now(UTC) - timedelta(hours=1)) == []

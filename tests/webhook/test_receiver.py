@@ -214,3 +214,18 @@ def test_job_ids_are_deterministic(app, github, db):
     job = Job.fetch(job_id(services.settings, "create-check", run_id), connection=services.redis)
     assert job.func_name == "jobs.pipeline.create_check" and job.args == (run_id,)
     assert isinstance(checks_queue(services.redis, services.settings), Queue)
+
+
+@pytest.mark.parametrize("event,filename,trigger,attempt", [
+    ("pull_request", "reopened.payload.json", "pull_request.reopened", 1),
+    ("pull_request", "ready_for_review.payload.json", "pull_request.ready_for_review", 1),
+    ("pull_request", "synchronize.payload.json", "pull_request.synchronize", 1),
+    ("check_suite", "requested.payload.json", "check_suite.requested", 1),
+    ("check_suite", "rerequested.payload.json", "check_suite.rerequested", 1),
+    ("push", "with-new-branch.payload.json", "push", 1),
+])
+def test_every_handled_action_queues_a_run(github, db, event, filename, trigger, attempt):
+    resp = github.send(event, payload(event, filename, head_sha=HEAD, after=HEAD))
+    assert resp.status_code == 202 and resp.get_json()["status"] == "accepted", resp.get_json()
+    [run] = db(storage.latest_runs)
+    assert (run.head_sha, run.trigger, run.attempt, run.status) == (HEAD, trigger, attempt, "queued")

@@ -1,0 +1,175 @@
+"""The jobs in-process against the GitHub stand-in, real Redis and SQLite: idempotent, and always finishing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis import Redis
+
+import storage
+from jobs import context, pipeline, queues
+from jobs.reaper import EXPIRED_TITLE, REAPED_TITLE, reap
+from tests.conftest import REPO_ROOT
+from tests.gitrepo import GitRepo
+from tests.standin import GitHubStandin
+
+INSTALLATION = 610
+REPO = "octo-org/calculator"
+REPO_ID = 6100
+
+
+@pytest.fixture
+def standin():
+    server = GitHubStandin().start()
+    server.add_installation(INSTALLATION, "octo-org")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def repo(tmp_path, standin):
+    repo = GitRepo(tmp_path / "origin")
+    repo.sha = repo.commit_tree(REPO_ROOT / "examples" / "calculator", "calculator with a bug")
+    repo.clone_url = standin.add_repository(INSTALLATION, REPO, repo.path, repo_id=REPO_ID)["clone_url"]
+    return repo
+
+
+@pytest.fixture
+def ctx(tmp_path, standin, redis_url, bwrap_available, monkeypatch):
+    prefix = f"jobs-test-{uuid.uuid4().hex[:8]}"
+    for name, value in {"APP_ID": str(standin.app_id), "PRIVATE_KEY": standin.private_key_pem,
+                        "WEBHOOK_SECRET": "s", "GITHUB_API_URL": standin.url, "REDIS_URL": redis_url,
+                        "DATABASE_URL": f"sqlite:///{tmp_path / 'verdict.db'}", "VERDICT_QUEUE_PREFIX": prefix,
+                        "VERDICT_RUNNER": "process", "VERDICT_DATA_DIR": str(tmp_path / "data"),
+                        "VERDICT_STALE_AFTER": "60", "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
+        monkeypatch.setenv(name, value)
+    context._context_for.cache_clear()
+    ctx = context.current()
+    storage.migrate(storage.make_engine(ctx.settings.database_url))
+    yield ctx
+    context._context_for.cache_clear()
+    redis = Redis.from_url(redis_url)
+    for key in redis.scan_iter(f"rq:*{prefix}*"):
+        redis.delete(key)
+
+
+def new_run(ctx, repo, installation_id=INSTALLATION, delivery_id="d-1", clone_url=None) -> int:
+    with storage.session_scope(ctx.sessions) as session:
+        storage.upsert_installation(session, installation_id, account_login="octo-org", account_type="Organization")
+        storage.upsert_repository(session, REPO_ID, installation_id=installation_id, full_name=REPO,
+                                  clone_url=clone_url or repo.clone_url)
+        storage.record_delivery(session, delivery_id, event="pull_request", action="opened", payload="{}",
+                                installation_id=installation_id)
+        storage.set_delivery_status(session, delivery_id, "enqueued")  # as the webhook leaves it
+        return storage.start_run(session, installation_id=installation_id, repository_id=REPO_ID, head_sha=repo.sha,
+                                 trigger="pull_request.opened", delivery_id=delivery_id).id
+
+
+def job_ids(ctx, queue) -> list[str]:
+    return queue(ctx.redis, ctx.settings).get_job_ids()
+
+
+def run_row(ctx, run_id):
+    with storage.session_scope(ctx.sessions) as session:
+        return storage.get_run(session, run_id)
+
+
+def test_create_check_twice_creates_one_check_run_and_one_job(ctx, standin, repo):
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.create_check(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.status, check_run.external_id) == ("queued", str(run_id))
+    assert check_run.details_url == f"http://verdict.test/runs/{run_id}"
+    assert job_ids(ctx, queues.runs_queue) == [queues.job_id(ctx.settings, "execute", run_id)]
+    assert run_row(ctx, run_id).check_run_id == check_run.id
+
+
+def test_execute_twice_runs_and_reports_once(ctx, standin, repo):
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    history = list(standin.check_runs(REPO)[0].history)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert check_run.history == history
+    assert (check_run.conclusion, len(check_run.annotations)) == ("failure", 1)
+    run = run_row(ctx, run_id)
+    assert (run.status, run.conclusion, run.tests_total, run.tests_failed) == ("completed", "failure", 3, 1)
+    assert run.reported_at is not None
+    with storage.session_scope(ctx.sessions) as session:
+        log = [line.text for line in storage.log_lines(session, run_id)]
+    assert any("1 failed, 1 passed, 1 skipped" in line for line in log)
+    assert standin.errors == []
+
+
+def test_publish_is_retried_later_when_github_refuses_for_now(ctx, standin, repo):
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    standin.inject_failure("PATCH", r"/check-runs/\d+$", 403, times=2, headers={"Retry-After": "600"},
+                           body={"message": "You have exceeded a secondary rate limit."})
+    pipeline.execute(run_id)  # in_progress and the final update both hit the rate limit
+    assert run_row(ctx, run_id).status == "completed" and run_row(ctx, run_id).reported_at is None
+    assert standin.check_runs(REPO)[0].status == "queued"
+    assert queues.job_id(ctx.settings, "publish", run_id) in job_ids(ctx, queues.checks_queue)
+    pipeline.publish(run_id)  # what the retried job does
+    assert standin.check_runs(REPO)[0].conclusion == "failure"
+    assert run_row(ctx, run_id).reported_at is not None
+
+
+def test_fetch_failure_still_completes_the_check_run(ctx, standin, repo):
+    run_id = new_run(ctx, repo, clone_url=f"{standin.url}/octo-org/missing.git")
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.status, check_run.conclusion) == ("completed", "failure")
+    assert check_run.output["title"] == "Verdict could not run the tests"
+    assert "git fetch failed" in check_run.output["summary"]
+    for token in standin.issued_tokens():
+        assert token not in check_run.output["summary"]
+
+
+def test_unknown_installation_rejects_the_delivery_and_runs_nothing(ctx, standin, repo):
+    run_id = new_run(ctx, repo, installation_id=999, delivery_id="d-unknown")
+    pipeline.create_check(run_id)
+    assert standin.check_runs(REPO) == []
+    run = run_row(ctx, run_id)
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    with storage.session_scope(ctx.sessions) as session:
+        delivery = storage.get_delivery(session, "d-unknown")
+        assert delivery.status == "rejected" and "999" in delivery.detail
+    assert job_ids(ctx, queues.runs_queue) == []
+
+
+def test_reaper_finishes_a_silent_run_and_queues_one_retry(ctx, standin, repo):
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    with storage.session_scope(ctx.sessions) as session:
+        storage.claim_run(session, run_id, worker="gone:1", runner="process")
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    counts = reap(ctx, now=later)
+    assert (counts["reaped"], counts["requeued"]) == (1, 1)
+    run = run_row(ctx, run_id)
+    assert (run.status, run.conclusion, run.title) == ("completed", "cancelled", REAPED_TITLE)
+    assert "gone:1" in run.summary and "attempt 2" in run.summary
+    assert reap(ctx, now=later)["reaped"] == 0  # once only
+    pipeline.publish(run_id)
+    assert standin.check_runs(REPO)[0].conclusion == "cancelled"
+    with storage.session_scope(ctx.sessions) as session:
+        retry = storage.latest_runs(session)[0]
+        assert (retry.attempt, retry.status, retry.trigger) == (2, "queued", "reaper.retry")
+        retry_id = retry.id
+    assert queues.job_id(ctx.settings, "create-check", retry_id) in job_ids(ctx, queues.checks_queue)
+
+
+def test_reaper_redrives_a_lost_job_and_expires_a_run_that_never_started(ctx, standin, repo):
+    run_id = new_run(ctx, repo)  # queued, but its job never reached Redis
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    assert reap(ctx, now=later)["redriven"] == 1
+    assert job_ids(ctx, queues.checks_queue) == [queues.job_id(ctx.settings, "create-check", run_id)]
+    assert reap(ctx, now=later)["redriven"] == 0  # its job is pending now
+    assert reap(ctx, now=datetime.now(UTC) + timedelta(hours=25))["expired"] == 1
+    run = run_row(ctx, run_id)
+    assert (run.status, run.conclusion, run.title) == ("completed", "cancelled", EXPIRED_TITLE)
