@@ -1,0 +1,1 @@
+"""scope: from changed files to the tests that can fail, with the reason for each."""
