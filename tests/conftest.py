@@ -73,3 +73,13 @@ def bwrap_available() -> bool:
         ["bwrap", "--ro-bind", "/", "/", "true"], capture_output=True).returncode == 0
     need(ok, "bubblewrap (bwrap) is not installed or cannot create a sandbox here")
     return ok
+
+
+@pytest.fixture
+def standin():
+    """The GitHub stand-in, started for one test; tests add their installations and repositories."""
+    from tests.standin import GitHubStandin
+
+    server = GitHubStandin().start()
+    yield server
+    server.stop()

@@ -17,7 +17,6 @@ from checks import (
 )
 from checks.output import MAX_OUTPUT_BYTES, report_for
 from runners.result import Outcome, RunResult, TestCase, TestStatus
-from tests.standin import GitHubStandin
 from verdict.settings import Settings
 
 INSTALLATION = 501
@@ -25,8 +24,8 @@ REPO = "octo-org/widgets"
 
 
 @pytest.fixture
-def standin(tmp_path):
-    server = GitHubStandin().start()
+def standin(standin, tmp_path):
+    server = standin
     server.add_installation(INSTALLATION, "octo-org")
     repo = tmp_path / "widgets"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
@@ -36,8 +35,7 @@ def standin(tmp_path):
     subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
     server.sha = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     server.add_repository(INSTALLATION, REPO, repo)
-    yield server
-    server.stop()
+    return server
 
 
 @pytest.fixture

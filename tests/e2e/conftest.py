@@ -113,15 +113,8 @@ class Service:
 
 
 @pytest.fixture
-def standin():
-    server = GitHubStandin().start()
-    server.add_installation(INSTALLATION, "octo-org")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def repo(tmp_path, standin):
+    standin.add_installation(INSTALLATION, "octo-org")
     repo = GitRepo(tmp_path / "origin" / "calculator")
     repo.failing_sha = repo.commit_tree(REPO_ROOT / "examples" / "calculator", "calculator with a bug")
     info = standin.add_repository(INSTALLATION, REPO, repo.path, repo_id=REPO_ID)

@@ -13,7 +13,6 @@ from jobs import context, pipeline, queues
 from jobs.reaper import EXPIRED_TITLE, REAPED_TITLE, reap
 from tests.conftest import REPO_ROOT
 from tests.gitrepo import GitRepo
-from tests.standin import GitHubStandin
 
 INSTALLATION = 610
 REPO = "octo-org/calculator"
@@ -21,15 +20,8 @@ REPO_ID = 6100
 
 
 @pytest.fixture
-def standin():
-    server = GitHubStandin().start()
-    server.add_installation(INSTALLATION, "octo-org")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def repo(tmp_path, standin):
+    standin.add_installation(INSTALLATION, "octo-org")
     repo = GitRepo(tmp_path / "origin")
     repo.sha = repo.commit_tree(REPO_ROOT / "examples" / "calculator", "calculator with a bug")
     repo.clone_url = standin.add_repository(INSTALLATION, REPO, repo.path, repo_id=REPO_ID)["clone_url"]
