@@ -6,6 +6,7 @@ which is never more lenient, and truncate with a note instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runners.result import Outcome, RunResult, TestCase, TestStatus
@@ -108,10 +109,15 @@ def annotations_for(failures: list[TestCase]) -> list[dict]:
     return annotations
 
 
-def report_for(result: RunResult, *, details_url: str | None = None, preamble: str = "") -> CheckReport:
+def report_for(result: RunResult, *, details_url: str | None = None, preamble: str = "",
+               artifacts: Sequence[tuple[str, int, str]] = ()) -> CheckReport:
+    """The check run for a result; `artifacts` are (name, bytes, download URL) listed in the summary."""
     totals = totals_for(result)
     title = title_for(result, totals)
     summary = _summary(result, totals, title, details_url, preamble)
+    if artifacts:
+        summary += "\n\n#### Artifacts\n\n" + "\n".join(
+            f"- [{_md(name)}]({url}) ({size:,} bytes)" for name, size, url in artifacts)
     text = details_for(result.failures)
     return CheckReport(
         conclusion=conclusion_for(result),

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import storage
 from checks import GitHubPermanentError, complete, create_queued, error_report, mark_in_progress, report_for
 from checks.output import CheckReport, annotations_for, details_for
 from jobs import queues
+from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
 from jobs.workspace import fetch_commit
@@ -110,7 +112,8 @@ def execute(run_id: int) -> None:
                            memory_mb=ctx.settings.run_memory_mb, cpus=ctx.settings.run_cpus,
                            on_output=monitor.line)
             result = get_runner(runner_name).run(spec)
-            report = report_for(result, details_url=ctx.details_url(run_id))
+            kept = _keep_artifacts(ctx, run_id, workspace, monitor)
+            report = report_for(result, details_url=ctx.details_url(run_id), artifacts=kept)
             monitor.note(f"finished: {report.conclusion} — {report.title}")
             with storage.session_scope(ctx.sessions) as session:
                 storage.add_test_results(session, run_id, result.tests)
@@ -127,6 +130,21 @@ def execute(run_id: int) -> None:
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
     publish_or_enqueue(ctx, run_id)
+
+
+def _keep_artifacts(ctx: JobContext, run_id: int, workspace: Path,
+                    monitor: RunMonitor) -> list[tuple[str, int, str]]:
+    """Collect what the tests wrote to artifacts/ before the workspace is removed."""
+    collection = collect_artifacts(workspace, ctx.settings.data_dir / "artifacts" / f"run-{run_id}")
+    for skipped in collection.skipped:
+        monitor.note(f"artifact skipped: {skipped}")
+    kept = []
+    with storage.session_scope(ctx.sessions) as session:
+        for artifact in collection.artifacts:
+            row = storage.add_artifact(session, run_id, name=artifact.name, size=artifact.size,
+                                       sha256=artifact.sha256, path=str(artifact.path.resolve()))
+            kept.append((artifact.name, artifact.size, f"{ctx.details_url(run_id)}/artifacts/{row.id}"))
+    return kept
 
 
 def _finish_with_error(ctx: JobContext, run_id: int, title: str, exc: BaseException) -> None:

@@ -1,7 +1,7 @@
 """Plain HTML pages for people: the run list and a run's status, results and logs (details_url)."""
 # ruff: noqa: E501  (HTML templates read better unwrapped)
 
-from flask import Blueprint, Response, abort, current_app, render_template_string
+from flask import Blueprint, Response, abort, current_app, render_template_string, send_file
 
 import storage
 
@@ -36,6 +36,9 @@ RUN = """
 <td>{% if t.file %}{{ t.file }}{% if t.line %}:{{ t.line }}{% endif %}{% endif %}</td><td>{{ "%.3f"|format(t.duration or 0) }}</td>
 <td>{% if t.trace %}<details><summary>{{ t.message[:200] }}</summary><pre>{{ t.trace }}</pre></details>{% else %}{{ t.message }}{% endif %}</td></tr>{% endfor %}
 </table>{% endif %}
+{% if artifacts %}<h2>Artifacts</h2><table><tr><th>name</th><th>bytes</th><th>sha256</th></tr>
+{% for a in artifacts %}<tr><td><a href="{{ url_for('pages.artifact', run_id=run.id, artifact_id=a.id) }}">{{ a.name }}</a></td><td>{{ a.size }}</td><td><code>{{ a.sha256 }}</code></td></tr>{% endfor %}
+</table>{% endif %}
 <h2>Log</h2><p><a href="{{ url_for('pages.run_log', run_id=run.id) }}">raw</a></p>
 <pre>{% for line in log %}{{ line.text }}
 {% endfor %}</pre>
@@ -69,7 +72,8 @@ def run_page(run_id: int):
         return _page(f"Run {run_id}", RUN, run=run, repo=storage.get_repository(session, run.repository_id),
                      history=storage.status_history(session, run_id),
                      results=storage.test_results(session, run_id),
-                     log=storage.log_lines(session, run_id, limit=20_000))
+                     log=storage.log_lines(session, run_id, limit=20_000),
+                     artifacts=storage.artifacts(session, run_id))
 
 
 @bp.get("/runs/<int:run_id>/log.txt")
@@ -80,3 +84,18 @@ def run_log(run_id: int):
         lines = storage.log_lines(session, run_id, limit=1_000_000)
         text = "".join(f"{line.text}\n" for line in lines)
     return Response(text, mimetype="text/plain")
+
+
+@bp.get("/runs/<int:run_id>/artifacts/<int:artifact_id>")
+def artifact(run_id: int, artifact_id: int):
+    """Download an artifact; always as an attachment, since its content came from untrusted tests."""
+    with storage.session_scope(current_app.extensions["verdict"].sessions) as session:
+        found = next((a for a in storage.artifacts(session, run_id) if a.id == artifact_id), None)
+        if found is None:
+            abort(404)
+        path, name = found.path, found.name
+    try:
+        return send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=name.replace("/", "_"))
+    except FileNotFoundError:
+        abort(410, "this artifact's file is no longer kept")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -165,3 +166,40 @@ def test_reaper_redrives_a_lost_job_and_expires_a_run_that_never_started(ctx, st
     assert reap(ctx, now=datetime.now(UTC) + timedelta(hours=25))["expired"] == 1
     run = run_row(ctx, run_id)
     assert (run.status, run.conclusion, run.title) == ("completed", "cancelled", EXPIRED_TITLE)
+
+
+ARTIFACT_TEST = '''import os
+
+
+def test_writes_artifacts():
+    os.makedirs("artifacts", exist_ok=True)
+    with open("artifacts/report.txt", "w") as f:
+        f.write("all good")
+    os.symlink("/etc/passwd", "artifacts/passwd")
+'''
+
+
+def test_artifacts_are_kept_listed_and_downloadable(ctx, standin, repo):
+    repo.sha = repo.write("tests/test_artifacts.py", ARTIFACT_TEST, "write artifacts")
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    with storage.session_scope(ctx.sessions) as session:
+        kept = [(a.name, a.size, a.sha256, a.path, a.id) for a in storage.artifacts(session, run_id)]
+        log = "\n".join(line.text for line in storage.log_lines(session, run_id))
+    [(name, size, sha256, path, artifact_id)] = kept
+    assert (name, size) == ("report.txt", 8)
+    assert sha256 == hashlib.sha256(b"all good").hexdigest()
+    assert "artifact skipped: passwd: a symlink, not collected" in log
+    summary = standin.check_runs(REPO)[0].output["summary"]
+    assert f"[report.txt](http://verdict.test/runs/{run_id}/artifacts/{artifact_id}) (8 bytes)" in summary
+    from webhook import create_app
+
+    client = create_app(ctx.settings).test_client()
+    download = client.get(f"/runs/{run_id}/artifacts/{artifact_id}")
+    assert download.status_code == 200 and download.data == b"all good"
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert "attachment" in download.headers["Content-Disposition"]
+    page = client.get(f"/runs/{run_id}")
+    assert "report.txt" in page.get_data(as_text=True) and sha256 in page.get_data(as_text=True)
+    assert client.get(f"/runs/{run_id}/artifacts/{artifact_id + 1000}").status_code == 404
