@@ -6,6 +6,7 @@ expire); `GitHubApp.installation(id)` gives the narrow interface a job uses.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
@@ -38,6 +39,12 @@ class CheckRunsAPI(Protocol):
     def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None: ...
 
     def clone_token(self) -> str: ...
+
+
+class RepoContentsAPI(Protocol):
+    """Reading one file of a repository at a ref (the repository config, from the default branch)."""
+
+    def read_file(self, repo: str, path: str, ref: str) -> str | None: ...
 
 
 def retry_decision(exc: GitHubException, retry_count: int) -> RetryOption:
@@ -134,7 +141,7 @@ class GitHubApp:
 
 
 class InstallationClient:
-    """CheckRunsAPI for one installation; every call maps GitHub errors to Verdict's."""
+    """CheckRunsAPI and RepoContentsAPI for one installation; every call maps GitHub errors to Verdict's."""
 
     def __init__(self, app: GitHubApp, installation_id: int):
         self._app = app
@@ -155,6 +162,10 @@ class InstallationClient:
             raise translate(exc, f"creating a check run on {repo}@{head_sha[:12]}") from exc
         return int(resp.parsed_data.id)
 
+    def read_file(self, repo: str, path: str, ref: str) -> str | None:
+        """The file's text at `ref`, or None when it does not exist there."""
+        return _read_file(self, repo, path, ref)
+
     def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None:
         owner, name_ = repo.split("/", 1)
         try:
@@ -165,5 +176,22 @@ class InstallationClient:
             raise translate(exc, f"updating check run {check_run_id} on {repo}") from exc
 
 
+def _read_file(client: InstallationClient, repo: str, path: str, ref: str) -> str | None:
+    owner, name = repo.split("/", 1)
+    try:
+        gh = client._app._client(client.installation_id)
+        data = gh.rest.repos.get_content(owner, name, path, ref=ref).parsed_data
+    except RequestFailed as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise translate(exc, f"reading {path} at {ref} in {repo}") from exc
+    except Exception as exc:
+        raise translate(exc, f"reading {path} at {ref} in {repo}") from exc
+    if getattr(data, "type", None) != "file" or getattr(data, "encoding", None) != "base64":
+        return None  # a directory, symlink or submodule is not a config file
+    return base64.b64decode(data.content).decode("utf-8", errors="replace")  # type: ignore[union-attr]
+
+
 def utc_now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+

@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import storage
-from checks import GitHubPermanentError, complete, create_queued, error_report, mark_in_progress, report_for
+from checks import (
+    GitHubPermanentError,
+    InstallationClient,
+    complete,
+    create_queued,
+    error_report,
+    mark_in_progress,
+    report_for,
+)
 from checks.output import CheckReport, annotations_for, details_for
 from jobs import queues
 from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
+from jobs.repo_config import CONFIG_PATH, RepoConfigError, effective_limits, parse_config
 from jobs.workspace import fetch_commit
 from runners import RunSpec, TestCase, TestStatus, get_runner, test_command_for
 from verdict.errors import PermanentError, TransientError, VerdictError
@@ -39,6 +48,7 @@ class RunFacts:
     check_run_id: int | None
     status: str
     delivery_id: str | None
+    default_branch: str
 
 
 def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
@@ -50,7 +60,7 @@ def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
         if repo is None:
             raise PermanentError(f"run {run_id}: repository {run.repository_id} is not recorded")
         return RunFacts(run_id, run.installation_id, repo.full_name, repo.clone_url, run.head_sha,
-                        run.check_run_id, run.status, run.delivery_id)
+                        run.check_run_id, run.status, run.delivery_id, repo.default_branch or "main")
 
 
 def create_check(run_id: int) -> None:
@@ -91,9 +101,8 @@ def _abandon(ctx: JobContext, facts: RunFacts, exc: GitHubPermanentError) -> Non
 def execute(run_id: int) -> None:
     """Fetch the commit, run its tests in a sandbox, store the results, then publish them."""
     ctx = current()
-    runner_name = ctx.settings.runner
     with storage.session_scope(ctx.sessions) as session:
-        if not storage.claim_run(session, run_id, worker=ctx.worker_name, runner=runner_name):
+        if not storage.claim_run(session, run_id, worker=ctx.worker_name, runner=ctx.settings.runner):
             log.info("run %s: not queued any more; nothing to do", run_id)
             return
     facts = _facts(ctx, run_id)
@@ -104,22 +113,12 @@ def execute(run_id: int) -> None:
         try:
             if facts.check_run_id:
                 _best_effort(lambda: mark_in_progress(api, facts.repo, facts.check_run_id), run_id)
-            monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
-            fetch_commit(facts.clone_url, facts.head_sha, workspace, api.clone_token())
-            command = test_command_for(workspace)
-            monitor.note(f"running {' '.join(command)} with the {runner_name} runner")
-            spec = RunSpec(workspace=workspace, command=command, timeout=ctx.settings.run_timeout,
-                           memory_mb=ctx.settings.run_memory_mb, cpus=ctx.settings.run_cpus,
-                           on_output=monitor.line)
-            result = get_runner(runner_name).run(spec)
-            kept = _keep_artifacts(ctx, run_id, workspace, monitor)
-            report = report_for(result, details_url=ctx.details_url(run_id), artifacts=kept)
-            monitor.note(f"finished: {report.conclusion} — {report.title}")
-            with storage.session_scope(ctx.sessions) as session:
-                storage.add_test_results(session, run_id, result.tests)
-                storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
-                                   summary=report.summary, error=result.error, totals=report.totals,
-                                   test_duration=result.duration)
+            _run_tests(ctx, facts, api, workspace, monitor)
+        except RepoConfigError as exc:
+            monitor.note(f"error: {exc}")
+            problems = "\n".join(f"- line {p.line}: {p.message}" for p in exc.problems)
+            _finish_with_error(ctx, run_id, f"Invalid {CONFIG_PATH}", exc,
+                               explanation=f"`{CONFIG_PATH}` on the default branch is invalid:\n\n{problems}")
         except VerdictError as exc:
             monitor.note(f"error: {exc}")
             _finish_with_error(ctx, run_id, "Verdict could not run the tests", exc)
@@ -130,6 +129,31 @@ def execute(run_id: int) -> None:
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
     publish_or_enqueue(ctx, run_id)
+
+
+def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, workspace: Path,
+               monitor: RunMonitor) -> None:
+    # The configuration comes from the default branch, never from the commit under test.
+    config = parse_config(api.read_file(facts.repo, CONFIG_PATH, facts.default_branch))
+    limits = effective_limits(config, cpus=ctx.settings.run_cpus, memory_mb=ctx.settings.run_memory_mb,
+                              timeout=ctx.settings.run_timeout)
+    runner_name = config.runner or ctx.settings.runner
+    monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
+    fetch_commit(facts.clone_url, facts.head_sha, workspace, api.clone_token())
+    command = test_command_for(workspace)
+    monitor.note(f"running {' '.join(command)} with the {runner_name} runner")
+    spec = RunSpec(workspace=workspace, command=command, timeout=limits.timeout or ctx.settings.run_timeout,
+                   memory_mb=limits.memory_mb or ctx.settings.run_memory_mb, cpus=limits.cpus or ctx.settings.run_cpus,
+                   image=config.image, on_output=monitor.line)
+    result = get_runner(runner_name).run(spec)
+    kept = _keep_artifacts(ctx, facts.run_id, workspace, monitor)
+    report = report_for(result, details_url=ctx.details_url(facts.run_id), artifacts=kept)
+    monitor.note(f"finished: {report.conclusion} — {report.title}")
+    with storage.session_scope(ctx.sessions) as session:
+        storage.add_test_results(session, facts.run_id, result.tests)
+        storage.finish_run(session, facts.run_id, conclusion=report.conclusion, title=report.title,
+                           summary=report.summary, error=result.error, totals=report.totals,
+                           test_duration=result.duration)
 
 
 def _keep_artifacts(ctx: JobContext, run_id: int, workspace: Path,
@@ -147,10 +171,11 @@ def _keep_artifacts(ctx: JobContext, run_id: int, workspace: Path,
     return kept
 
 
-def _finish_with_error(ctx: JobContext, run_id: int, title: str, exc: BaseException) -> None:
+def _finish_with_error(ctx: JobContext, run_id: int, title: str, exc: BaseException,
+                       explanation: str | None = None) -> None:
     kind = "temporary" if isinstance(exc, TransientError) else "permanent"
-    report = error_report(title, f"{exc}\n\nThis looks {kind}; use **Re-run** on this check to try again.",
-                          conclusion="failure")
+    report = error_report(title, f"{explanation or exc}\n\nThis looks {kind}; use **Re-run** on this check to try "
+                          "again.", conclusion="failure")
     with storage.session_scope(ctx.sessions) as session:
         storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
                            summary=report.summary, error=str(exc))

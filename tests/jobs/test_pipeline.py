@@ -36,7 +36,7 @@ def ctx(tmp_path, standin, redis_url, bwrap_available, monkeypatch):
                         "WEBHOOK_SECRET": "s", "GITHUB_API_URL": standin.url, "REDIS_URL": redis_url,
                         "DATABASE_URL": f"sqlite:///{tmp_path / 'verdict.db'}", "VERDICT_QUEUE_PREFIX": prefix,
                         "VERDICT_RUNNER": "process", "VERDICT_DATA_DIR": str(tmp_path / "data"),
-                        "VERDICT_STALE_AFTER": "60", "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
+                        "VERDICT_STALE_AFTER": "60", "VERDICT_RUN_TIMEOUT": "120", "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
         monkeypatch.setenv(name, value)
     context._context_for.cache_clear()
     ctx = context.current()
@@ -203,3 +203,40 @@ def test_artifacts_are_kept_listed_and_downloadable(ctx, standin, repo):
     page = client.get(f"/runs/{run_id}")
     assert "report.txt" in page.get_data(as_text=True) and sha256 in page.get_data(as_text=True)
     assert client.get(f"/runs/{run_id}/artifacts/{artifact_id + 1000}").status_code == 404
+
+
+def test_config_comes_from_the_default_branch_never_the_head(ctx, standin, repo):
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.sha = repo.write(".github/verdict.yml", "runner: qemu\nresources:\n  memory: 999g\n", "try to escape limits")
+    repo.git("checkout", "-q", "main")
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.conclusion, check_run.output["title"]) == ("failure", "1 failed, 1 passed, 1 skipped")
+
+
+@pytest.mark.parametrize("config,title,detail", [
+    ("runner: vm\nresources:\n  cpus: lots\n", "Invalid .github/verdict.yml",
+     "- line 1: runner: must be one of docker, process, qemu, got 'vm'\n- line 3: resources.cpus"),
+    ("resources:\n  memory: 64g\n", "Verdict could not run the tests",
+     "memory 65536 MB is more than this Verdict allows (2048 MB)"),
+])
+def test_invalid_or_unsatisfiable_config_fails_the_check_clearly(ctx, standin, repo, config, title, detail):
+    repo.sha = repo.write(".github/verdict.yml", config, "config on the default branch")
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.status, check_run.conclusion, check_run.output["title"]) == ("completed", "failure", title)
+    assert detail in check_run.output["summary"]
+
+
+def test_config_sets_the_runner_and_limits(ctx, standin, repo):
+    repo.sha = repo.write(".github/verdict.yml", "runner: process\nresources:\n  timeout: 3s\n", "tight timeout")
+    repo.sha = repo.write("tests/test_slow.py", "import time\n\n\ndef test_slow():\n    time.sleep(30)\n", "slow")
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert check_run.conclusion == "timed_out"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import checks, documents
 from .auth import TOKEN_LIFETIME, IssuedToken, new_installation_token
-from .gitserve import commit_exists
+from .gitserve import commit_exists, read_blob
 from .model import CheckRunRecord, Installation, Repository
 from .openapi import Operation
 
@@ -223,6 +223,19 @@ def list_annotations(standin: GitHubStandin, call: Call) -> Result:
     return 200, chosen, ({"Link": ", ".join(links)} if links else {})
 
 
+def get_content(standin: GitHubStandin, call: Call) -> Result:
+    """A file's content, base64-encoded, at `ref` (default: the default branch), as GitHub answers."""
+    repo = repository_for(standin, call)
+    _require_permission(call, "contents", "read")
+    ref = call.query.get("ref") or repo.default_branch
+    path = call.params["path"].strip("/")
+    found = read_blob(repo.git_dir, ref, path)
+    if found is None:
+        raise ApiError(404, MSG_NOT_FOUND, docs_url=call.operation.docs_url, recorded=False)
+    content, sha = found
+    return 200, documents.content_file_doc(standin.url, repo, path, ref, content, sha), {}
+
+
 def _int_query(call: Call, name: str, default: int) -> int:
     raw = call.query.get(name)
     return int(raw) if raw and raw.isdigit() else default
@@ -252,4 +265,5 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"): Route(
         "installation", list_annotations
     ),
+    ("GET", "/repos/{owner}/{repo}/contents/{path}"): Route("installation", get_content),
 }

@@ -232,3 +232,18 @@ def annotation_doc(base: str, run: CheckRunRecord, annotation: dict[str, Any]) -
 
 def error_doc(message: str, docs_url: str = "https://docs.github.com/rest", **extra: Any) -> dict[str, Any]:
     return {"message": message, "documentation_url": docs_url, **extra}
+
+
+def content_file_doc(base_url: str, repo: Any, path: str, ref: str, content: bytes, sha: str) -> dict[str, Any]:
+    """GitHub's `content-file` object."""
+    api = f"{base_url}/repos/{repo.full_name}/contents/{path}?ref={ref}"
+    html = f"{base_url}/{repo.full_name}/blob/{ref}/{path}"
+    git = f"{base_url}/repos/{repo.full_name}/git/blobs/{sha}"
+    encoded = base64.b64encode(content).decode()
+    return {
+        "type": "file", "encoding": "base64", "size": len(content), "name": path.rsplit("/", 1)[-1],
+        "path": path, "content": "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)), "sha": sha,
+        "url": api, "git_url": git, "html_url": html,
+        "download_url": f"{base_url}/{repo.full_name}/raw/{ref}/{path}",
+        "_links": {"git": git, "html": html, "self": api},
+    }

@@ -146,3 +146,15 @@ def parse_cgi_output(output: bytes) -> GitResponse:
         elif name:
             headers.append((name.strip(), value.strip()))
     return GitResponse(status, headers, body)
+
+
+def read_blob(git_dir: Path, ref: str, path: str) -> tuple[bytes, str] | None:
+    """(content, blob sha) of `path` at `ref`, or None when the ref or file does not exist."""
+    spec = f"{ref}:{path}"
+    sha = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "--verify", "-q", spec],
+                         capture_output=True, text=True)
+    kind = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-t", spec], capture_output=True, text=True)
+    if sha.returncode != 0 or kind.stdout.strip() != "blob":
+        return None
+    content = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "blob", spec], capture_output=True)
+    return content.stdout, sha.stdout.strip()

@@ -178,7 +178,8 @@ def _operation(method: str, template: str, spec: dict[str, Any]) -> Operation:
     for piece in re.split(r"(\{[^}]+\})", template):
         if piece.startswith("{") and piece.endswith("}"):
             name = re.sub(r"\W", "_", piece[1:-1])
-            regex += f"(?P<{name}>[^/]+?)"
+            # GitHub's file paths (`contents/{path}`) span several segments; other parameters do not.
+            regex += f"(?P<{name}>.+?)" if template.endswith("/{path}") and name == "path" else f"(?P<{name}>[^/]+?)"
         else:
             regex += re.escape(piece)
     literals = sum(1 for segment in template.split("/") if segment and "{" not in segment)
