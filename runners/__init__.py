@@ -15,12 +15,16 @@ from runners.errors import (
 )
 from runners.images import base_image_tag, build_images, ensure_base_image
 from runners.junit import parse_junit
+from runners.kernel import locate_kernel
 from runners.process import ProcessRunner
+from runners.qemu import QemuRunner
 from runners.result import Outcome, RunResult, RunSpec, TestCase, TestStatus
+from runners.tap import TapParser, parse_tap
 
 __all__ = [
-    "RUNNERS", "REPORT_FILE", "DockerRunner", "ImageBuildError", "NoTestsFound", "Outcome",
-    "ProcessRunner", "RunResult", "RunSpec", "Runner", "RunnerError", "RunnerMisconfigured",
-    "RunnerUnavailable", "TestCase", "TestStatus", "UnknownRunner", "base_image_tag", "build_images",
-    "ensure_base_image", "get_runner", "parse_junit", "remove_stale_containers", "test_command_for",
+    "DockerRunner", "ImageBuildError", "NoTestsFound", "Outcome", "ProcessRunner", "QemuRunner",
+    "REPORT_FILE", "RUNNERS", "RunResult", "RunSpec", "Runner", "RunnerError", "RunnerMisconfigured",
+    "RunnerUnavailable", "TapParser", "TestCase", "TestStatus", "UnknownRunner", "base_image_tag",
+    "build_images", "ensure_base_image", "get_runner", "locate_kernel", "parse_junit", "parse_tap",
+    "remove_stale_containers", "test_command_for",
 ]

@@ -32,7 +32,13 @@ def _docker() -> Runner:
     return DockerRunner()
 
 
-RUNNERS: dict[str, Callable[[], Runner]] = {"process": _process, "docker": _docker}
+def _qemu() -> Runner:
+    from runners.qemu import QemuRunner
+
+    return QemuRunner()
+
+
+RUNNERS: dict[str, Callable[[], Runner]] = {"process": _process, "docker": _docker, "qemu": _qemu}
 
 
 class UnknownRunner(RunnerMisconfigured, ValueError):

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from verdict.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-RUNNERS = ("process", "docker")
+RUNNERS = ("process", "docker", "qemu")
 
 
 @dataclass(frozen=True)
