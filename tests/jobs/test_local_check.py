@@ -72,7 +72,7 @@ def test_fixed_working_tree_is_a_success_and_base_is_reported(checkout, tmp_path
 
 @pytest.mark.parametrize("args,message", [
     (["--base", "no-such-ref"], "--base 'no-such-ref' is not a commit"),
-    (["--runner", "qemu"], "invalid choice: 'qemu'"),
+    (["--runner", "vm"], "invalid choice: 'vm'"),
 ])
 def test_bad_arguments_are_clear_errors(checkout, tmp_path, args, message):
     proc = verdict("check", str(checkout), *args, home=tmp_path)
