@@ -110,14 +110,17 @@ def annotations_for(failures: list[TestCase]) -> list[dict]:
 
 
 def report_for(result: RunResult, *, details_url: str | None = None, preamble: str = "",
-               artifacts: Sequence[tuple[str, int, str]] = ()) -> CheckReport:
-    """The check run for a result; `artifacts` are (name, bytes, download URL) listed in the summary."""
+               artifacts: Sequence[tuple[str, int, str]] = (), appendix: str = "") -> CheckReport:
+    """The check run for a result; `artifacts` are (name, bytes, download URL) listed in the summary,
+    `appendix` (e.g. why these tests were chosen) closes it."""
     totals = totals_for(result)
     title = title_for(result, totals)
     summary = _summary(result, totals, title, details_url, preamble)
     if artifacts:
         summary += "\n\n#### Artifacts\n\n" + "\n".join(
             f"- [{_md(name)}]({url}) ({size:,} bytes)" for name, size, url in artifacts)
+    if appendix:
+        summary += "\n\n" + appendix
     text = details_for(result.failures)
     return CheckReport(
         conclusion=conclusion_for(result),

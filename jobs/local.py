@@ -17,7 +17,10 @@ from pathlib import Path
 import storage
 from checks.output import CheckReport, report_for
 from jobs.monitor import RunMonitor
-from runners import RunResult, RunSpec, get_runner, test_command_for
+from runners import Outcome, RunResult, RunSpec, get_runner, test_command_for
+from scope import Selection, changed_files, select_tests, summary_markdown
+from scope.cli import config_at
+from scope.git import resolve_commit as git_resolve
 from verdict.errors import PermanentError
 from verdict.settings import Settings
 
@@ -30,6 +33,7 @@ class LocalVerdict:
     report: CheckReport
     result: RunResult
     changed: list[str]
+    selection: Selection | None = None
 
 
 def git(repo: Path, *args: str) -> str:
@@ -37,18 +41,6 @@ def git(repo: Path, *args: str) -> str:
     if proc.returncode != 0:
         raise PermanentError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}")
     return proc.stdout
-
-
-def changed_files(repo: Path, base: str) -> list[str]:
-    """Files under `repo` changed between the merge base of `base` and the working tree (committed or not)."""
-    try:
-        git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
-    except PermanentError:
-        raise PermanentError(f"--base {base!r} is not a commit in {repo}") from None
-    merge_base = git(repo, "merge-base", base, "HEAD").strip()
-    tracked = git(repo, "diff", "--name-only", "--relative", merge_base, "--", ".").splitlines()
-    untracked = git(repo, "ls-files", "--others", "--exclude-standard").splitlines()
-    return sorted(set(tracked) | set(untracked))
 
 
 def copy_worktree(repo: Path, dest: Path) -> None:
@@ -70,20 +62,85 @@ def _repository_id(top: Path) -> int:
     return -int(hashlib.sha256(str(top).encode()).hexdigest()[:12], 16)
 
 
-def check_local(path: Path, settings: Settings, *, base: str | None = None, runner: str = "process") -> LocalVerdict:
-    if not path.is_dir():
-        raise PermanentError(f"{path} is not a directory")
-    try:
-        git(path, "rev-parse", "--show-toplevel")
-    except PermanentError:
-        raise PermanentError(f"{path} is not inside a git checkout") from None
-    top = path.resolve()  # PATH is the repository under test, even inside a larger checkout
-    head = git(top, "rev-parse", "HEAD").strip() if _has_commits(top) else "0" * 40
-    changed = changed_files(top, base) if base else []
+def check_local(path: Path, settings: Settings, *, base: str | None = None, runner: str = "process",
+                run_all: bool = False) -> LocalVerdict:
+    top, toplevel = _checkout_root(path)
+    changes = _changes(top, toplevel, base)
+    selection = None if run_all or base is None else _selection(top, toplevel, base, changes)
     run_runner = get_runner(runner)
     engine = storage.make_engine(settings.database_url)
     storage.migrate(engine)
     sessions = storage.session_factory(engine)
+    run_id = _start_local_run(sessions, top, runner)
+    try:
+        if selection is not None and _nothing_to_run(selection):
+            result, report = RunResult(Outcome.EXITED, 0, 0.0), _skipped_report(selection)
+        else:
+            only = selection.pytest_args() if selection is not None and not selection.runs_everything else []
+            result = _run_copy(top, run_runner, runner, settings, sessions, run_id, only)
+            preamble = f"Changed since `{base}`: {len(changes)} file(s)." if base else ""
+            report = report_for(result, preamble=preamble,
+                                appendix=summary_markdown(selection) if selection is not None else "")
+    except BaseException as exc:  # record why, so no local run is left in progress either
+        with storage.session_scope(sessions) as session:
+            storage.finish_run(session, run_id, conclusion="failure", title="The tests could not be run",
+                               summary=str(exc), error=f"{exc.__class__.__name__}: {exc}")
+            storage.mark_reported(session, run_id)
+        engine.dispose()
+        raise
+    with storage.session_scope(sessions) as session:
+        storage.add_test_results(session, run_id, result.tests)
+        storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
+                           summary=report.summary, error=result.error, totals=report.totals,
+                           test_duration=result.duration)
+        storage.mark_reported(session, run_id)
+    engine.dispose()
+    return LocalVerdict(run_id, report, result, changes, selection)
+
+
+def _checkout_root(path: Path) -> tuple[Path, Path]:
+    """(PATH, the top of its git checkout): PATH is the repository under test, even inside a larger one."""
+    if not path.is_dir():
+        raise PermanentError(f"{path} is not a directory")
+    try:
+        toplevel = Path(git(path, "rev-parse", "--show-toplevel").strip()).resolve()
+    except PermanentError:
+        raise PermanentError(f"{path} is not inside a git checkout") from None
+    return path.resolve(), toplevel
+
+
+def _changes(top: Path, toplevel: Path, base: str | None) -> list[str]:
+    """Files under PATH changed since the merge base with `base`, relative to PATH."""
+    if base is None:
+        return []
+    if git_resolve(toplevel, base) is None:
+        raise PermanentError(f"--base {base!r} is not a commit in {top}")
+    prefix = top.relative_to(toplevel).as_posix()
+    paths = changed_files(toplevel, base).paths
+    if prefix == ".":
+        return list(paths)
+    return [p[len(prefix) + 1:] for p in paths if p.startswith(prefix + "/")]
+
+
+def _selection(top: Path, toplevel: Path, base: str, changes: list[str]) -> Selection | None:
+    """Which tests the change can affect; None (run everything) when PATH is not a checkout's top."""
+    if top != toplevel:
+        return None
+    return select_tests(top, changed_files(top, base), config_at(top, base))
+
+
+def _nothing_to_run(selection: Selection) -> bool:
+    return selection.skipped or (not selection.runs_everything and not selection.pytest_args())
+
+
+def _skipped_report(selection: Selection) -> CheckReport:
+    title = "Skipped: no test can be affected by this change"
+    return CheckReport(conclusion="skipped", title=title, summary=f"### {title}\n\n{summary_markdown(selection)}",
+                       totals={"total": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": 0})
+
+
+def _start_local_run(sessions, top: Path, runner: str) -> int:
+    head = git(top, "rev-parse", "HEAD").strip() if _has_commits(top) else "0" * 40
     repository_id = _repository_id(top)
     with storage.session_scope(sessions) as session:
         storage.upsert_installation(session, LOCAL_INSTALLATION, account_login="local", account_type="User")
@@ -92,27 +149,8 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
         run = storage.start_run(session, installation_id=LOCAL_INSTALLATION, repository_id=repository_id,
                                 head_sha=head, trigger="local", delivery_id=None, rerun=True)
         assert run is not None  # rerun=True always starts a new attempt
-        run_id = run.id
-        storage.claim_run(session, run_id, worker="local", runner=runner)
-    try:
-        result = _run_copy(top, run_runner, runner, settings, sessions, run_id)
-    except BaseException as exc:  # record why, so no local run is left in progress either
-        with storage.session_scope(sessions) as session:
-            storage.finish_run(session, run_id, conclusion="failure", title="The tests could not be run",
-                               summary=str(exc), error=f"{exc.__class__.__name__}: {exc}")
-            storage.mark_reported(session, run_id)
-        engine.dispose()
-        raise
-    preamble = f"Changed since `{base}`: {len(changed)} file(s)." if base else ""
-    report = report_for(result, preamble=preamble)
-    with storage.session_scope(sessions) as session:
-        storage.add_test_results(session, run_id, result.tests)
-        storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
-                           summary=report.summary, error=result.error, totals=report.totals,
-                           test_duration=result.duration)
-        storage.mark_reported(session, run_id)
-    engine.dispose()
-    return LocalVerdict(run_id, report, result, changed)
+        storage.claim_run(session, run.id, worker="local", runner=runner)
+        return run.id
 
 
 def _has_commits(top: Path) -> bool:
@@ -120,12 +158,13 @@ def _has_commits(top: Path) -> bool:
                           capture_output=True).returncode == 0
 
 
-def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, run_id: int) -> RunResult:
+def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, run_id: int,
+              only: list[str]) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
         workspace = Path(tmp) / "workspace"
         workspace.mkdir()
         copy_worktree(top, workspace)
-        command = test_command_for(workspace)
+        command = test_command_for(workspace) + only
         monitor.note(f"running {' '.join(command)} with the {runner} runner")
         return run_runner.run(RunSpec(workspace=workspace, command=command, timeout=settings.run_timeout,
                                       memory_mb=settings.run_memory_mb, cpus=settings.run_cpus,

@@ -27,7 +27,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not os.environ.get("DATABASE_URL"):
         settings = settings.with_overrides(database_url=_local_database_url())
-    verdict = check_local(Path(args.path), settings, base=args.base, runner=args.runner)
+    verdict = check_local(Path(args.path), settings, base=args.base, runner=args.runner, run_all=args.all)
     report = verdict.report
     if args.json:
         out = {
@@ -100,7 +100,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--base", help="compare against this ref (branch, tag or commit)")
     check.add_argument("--runner", choices=RUNNERS, default="process", help="sandbox to run the tests in")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--all", action="store_true", help="run every test, not only those the change can affect")
     check.set_defaults(func=cmd_check)
+    from scope.cli import add_parser as add_scope_parser
+
+    add_scope_parser(sub)
     worker = sub.add_parser("worker", help="process queued jobs (any number may share REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.add_argument("--name", help="worker name (default: generated)")
@@ -130,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `verdict scope --json | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -103,3 +103,61 @@ def test_repository_without_tests(checkout, tmp_path):
         rows = conn.execute(sqlalchemy.text("select status, conclusion from runs")).all()
     engine.dispose()
     assert rows == [("completed", "failure")]
+
+
+def scoped_repo(tmp_path) -> Path:
+    repo = tmp_path / "shop"
+    (repo / "shop").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "conftest.py").write_text("")
+    (repo / "shop/__init__.py").write_text("")
+    (repo / "shop/prices.py").write_text("def price(n):\n    return n * 10\n")
+    (repo / "shop/names.py").write_text("def name(n):\n    return f'item {n}'\n")
+    (repo / "tests/test_prices.py").write_text("from shop.prices import price\n\n\ndef test_price():\n"
+                                               "    assert price(2) == 20\n")
+    (repo / "tests/test_names.py").write_text("from shop.names import name\n\n\ndef test_name():\n"
+                                              "    assert name(2) == 'item 2'\n")
+    (repo / "docs").mkdir()
+    (repo / "docs/index.md").write_text("# shop\n")
+    (repo / ".github").mkdir()
+    (repo / ".github/verdict.yml").write_text("scope:\n  skip_if_only_changed: ['docs/**']\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "shop")
+    return repo
+
+
+def test_check_runs_only_the_tests_the_change_can_affect(tmp_path, bwrap_available):
+    repo = scoped_repo(tmp_path)
+    (repo / "shop/prices.py").write_text("def price(n):\n    return n * 11\n")
+    proc = verdict("check", str(repo), "--base", "main", home=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("verdict: failure — 1 failed\n")  # test_names did not run
+    assert "Why these tests" in proc.stdout
+    assert "shop/prices.py changed → imported by tests/test_prices.py" in proc.stdout
+    everything = verdict("check", str(repo), "--base", "main", "--all", "--json", home=tmp_path)
+    assert json.loads(everything.stdout)["tests"] == {"total": 2, "passed": 1, "failed": 1, "skipped": 0,
+                                                      "errors": 0}
+
+
+def test_docs_only_change_is_skipped_with_the_reason(tmp_path, bwrap_available):
+    repo = scoped_repo(tmp_path)
+    (repo / "docs/index.md").write_text("# shop\n\nMore words.\n")
+    proc = verdict("check", str(repo), "--base", "main", "--json", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["conclusion"] == "skipped"
+    assert out["tests"]["total"] == 0
+    assert "Every changed file matches scope.skip_if_only_changed (docs/**)" in out["summary"]
+
+
+def test_verdict_scope_json_contract(tmp_path):
+    repo = scoped_repo(tmp_path)
+    (repo / "shop/names.py").write_text("def name(n):\n    return f'thing {n}'\n")
+    proc = verdict("scope", str(repo), "--base", "main", "--json", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"mode", "reason", "changed", "total_test_files", "selected"}
+    assert (out["mode"], out["changed"], out["total_test_files"]) == ("affected", ["shop/names.py"], 2)
+    assert [s["file"] for s in out["selected"]] == ["tests/test_names.py"]
+    assert out["selected"][0]["why"] == ["shop/names.py changed → imported by tests/test_names.py"]
