@@ -17,6 +17,7 @@ from pathlib import Path
 import storage
 from checks.output import CheckReport, report_for
 from jobs.monitor import RunMonitor
+from jobs.scoping import pytest_selection, skipped_report
 from runners import Outcome, RunResult, RunSpec, get_runner, test_command_for
 from scope import Selection, changed_files, select_tests, summary_markdown
 from scope.cli import config_at
@@ -73,10 +74,11 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
     sessions = storage.session_factory(engine)
     run_id = _start_local_run(sessions, top, runner)
     try:
-        if selection is not None and _nothing_to_run(selection):
-            result, report = RunResult(Outcome.EXITED, 0, 0.0), _skipped_report(selection)
+        only = pytest_selection(selection)
+        if only is None:
+            assert selection is not None
+            result, report = RunResult(Outcome.EXITED, 0, 0.0), skipped_report(selection)
         else:
-            only = selection.pytest_args() if selection is not None and not selection.runs_everything else []
             result = _run_copy(top, run_runner, runner, settings, sessions, run_id, only)
             preamble = f"Changed since `{base}`: {len(changes)} file(s)." if base else ""
             report = report_for(result, preamble=preamble,
@@ -127,16 +129,6 @@ def _selection(top: Path, toplevel: Path, base: str, changes: list[str]) -> Sele
     if top != toplevel:
         return None
     return select_tests(top, changed_files(top, base), config_at(top, base))
-
-
-def _nothing_to_run(selection: Selection) -> bool:
-    return selection.skipped or (not selection.runs_everything and not selection.pytest_args())
-
-
-def _skipped_report(selection: Selection) -> CheckReport:
-    title = "Skipped: no test can be affected by this change"
-    return CheckReport(conclusion="skipped", title=title, summary=f"### {title}\n\n{summary_markdown(selection)}",
-                       totals={"total": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": 0})
 
 
 def _start_local_run(sessions, top: Path, runner: str) -> int:

@@ -8,6 +8,7 @@ is ever left queued or in progress by a job that ran.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -28,9 +29,12 @@ from jobs import queues
 from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
-from jobs.repo_config import CONFIG_PATH, RepoConfigError, effective_limits, parse_config
-from jobs.workspace import fetch_commit
-from runners import RunSpec, TestCase, TestStatus, get_runner, test_command_for
+from jobs.repo_config import CONFIG_PATH, RepoConfig, RepoConfigError, effective_limits, parse_config
+from jobs.scoping import pytest_selection, skipped_report
+from jobs.triggers import ZERO_SHA, Comparison, comparison_for
+from jobs.workspace import fetch_commit, fetch_for_comparison
+from runners import Outcome, RunResult, RunSpec, TestCase, TestStatus, get_runner, test_command_for
+from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
 from verdict.errors import PermanentError, TransientError, VerdictError
 
 log = logging.getLogger(__name__)
@@ -139,21 +143,64 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
                               timeout=ctx.settings.run_timeout)
     runner_name = config.runner or ctx.settings.runner
     monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
-    fetch_commit(facts.clone_url, facts.head_sha, workspace, api.clone_token())
-    command = test_command_for(workspace)
+    token = api.clone_token()
+    fetch_commit(facts.clone_url, facts.head_sha, workspace, token)
+    selection = _select(ctx, facts, config, workspace, token, monitor)
+    only = pytest_selection(selection)
+    if only is None:
+        assert selection is not None
+        _finish(ctx, facts.run_id, skipped_report(selection), RunResult(Outcome.EXITED, 0, 0.0))
+        return
+    command = test_command_for(workspace) + only
     monitor.note(f"running {' '.join(command)} with the {runner_name} runner")
     spec = RunSpec(workspace=workspace, command=command, timeout=limits.timeout or ctx.settings.run_timeout,
                    memory_mb=limits.memory_mb or ctx.settings.run_memory_mb, cpus=limits.cpus or ctx.settings.run_cpus,
                    image=config.image, on_output=monitor.line)
     result = get_runner(runner_name).run(spec)
     kept = _keep_artifacts(ctx, facts.run_id, workspace, monitor)
-    report = report_for(result, details_url=ctx.details_url(facts.run_id), artifacts=kept)
+    report = report_for(result, details_url=ctx.details_url(facts.run_id), artifacts=kept,
+                        appendix=summary_markdown(selection) if selection is not None else "")
     monitor.note(f"finished: {report.conclusion} — {report.title}")
+    _finish(ctx, facts.run_id, report, result)
+
+
+def _finish(ctx: JobContext, run_id: int, report: CheckReport, result: RunResult) -> None:
     with storage.session_scope(ctx.sessions) as session:
-        storage.add_test_results(session, facts.run_id, result.tests)
-        storage.finish_run(session, facts.run_id, conclusion=report.conclusion, title=report.title,
+        storage.add_test_results(session, run_id, result.tests)
+        storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
                            summary=report.summary, error=result.error, totals=report.totals,
                            test_duration=result.duration)
+
+
+def _select(ctx: JobContext, facts: RunFacts, config: RepoConfig, workspace: Path, token: str,
+            monitor: RunMonitor) -> Selection | None:
+    """The tests this commit's change can affect, compared as its trigger says; None runs everything."""
+    comparison = _comparison(ctx, facts)
+    if comparison.runs_everything:
+        monitor.note(comparison.reason or "nothing to compare with: running everything")
+        return None
+    others = [comparison.base] if comparison.base else []
+    if not fetch_for_comparison(facts.clone_url, workspace, token, facts.head_sha, others, facts.default_branch):
+        monitor.note("no merge base found within the fetched history: the selection will run everything")
+    if comparison.push:
+        changes = push_changes(workspace, comparison.base or ZERO_SHA, facts.head_sha, facts.default_branch)
+    else:
+        changes = changed_files(workspace, comparison.base or "", facts.head_sha)
+    selection = select_tests(workspace, changes, scope_config(config.scope),
+                             is_default_branch_push=comparison.default_branch_push,
+                             cache_dir=ctx.settings.data_dir / "scope-cache")
+    monitor.note(f"scope: {selection.kind}, {len(selection.selected)} of {selection.total_test_files} test files"
+                 f" — {selection.reason}")
+    return selection
+
+
+def _comparison(ctx: JobContext, facts: RunFacts) -> Comparison:
+    with storage.session_scope(ctx.sessions) as session:
+        delivery = storage.get_delivery(session, facts.delivery_id) if facts.delivery_id else None
+        if delivery is None:
+            return Comparison(None, reason="no triggering delivery recorded: running everything")
+        event, payload = delivery.event, json.loads(delivery.payload)
+    return comparison_for(event, payload, facts.default_branch)
 
 
 def _keep_artifacts(ctx: JobContext, run_id: int, workspace: Path,

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from scope import ScopeConfigError, scope_config
 from verdict.errors import PermanentError
 
 CONFIG_PATH = ".github/verdict.yml"
@@ -96,6 +97,11 @@ def parse_config(text: str | None) -> RepoConfig:
     if not isinstance(scope, dict):
         problem("scope", "must be a mapping")
         scope = {}
+    try:
+        scope_config(scope)
+    except ScopeConfigError as exc:
+        key = getattr(exc, "key", "scope")
+        problems.append(Problem(str(exc), lines.get(_plain_path(key), lines.get("scope", 1))))
     trusted = data.get("trusted") or []
     if not isinstance(trusted, list) or not all(isinstance(t, str) and t for t in trusted):
         problem("trusted", "must be a list of GitHub logins")
@@ -140,6 +146,11 @@ def _parse(raw: Any, pattern: re.Pattern[str], units: dict[str, float]) -> float
         return None
     value = float(match.group(1)) * units[(match.group(2) or "").lower()]
     return value if value > 0 else None
+
+
+def _plain_path(key: str) -> str:
+    """`scope.paths['data/**'][0]` → `scope.paths.data/**` (the form _line_numbers uses)."""
+    return re.sub(r"\[(\d+)\]", "", re.sub(r"\['([^']*)'\]", r".\1", key))
 
 
 def _line_numbers(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:

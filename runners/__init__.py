@@ -4,7 +4,8 @@ They know nothing of GitHub, Redis, Flask or the database: `runner.run(spec) -> 
 """
 
 from runners.base import RUNNERS, Runner, UnknownRunner, get_runner
-from runners.discover import REPORT_FILE, test_command_for
+from runners.deps import DependencyCache
+from runners.discover import REPORT_FILE, TestPlan, test_command_for, test_plan_for
 from runners.docker import DockerRunner, remove_stale_containers
 from runners.errors import (
     ImageBuildError,
@@ -13,11 +14,12 @@ from runners.errors import (
     RunnerMisconfigured,
     RunnerUnavailable,
 )
-from runners.images import base_image_tag, build_images, ensure_base_image
+from runners.images import base_image_tag, build_images, ensure_base_image, ensure_node_image
 from runners.junit import parse_junit
 from runners.kernel import locate_kernel
 from runners.process import ProcessRunner
 from runners.qemu import QemuRunner
+from runners.reports import parse_report
 from runners.result import Outcome, RunResult, RunSpec, TestCase, TestStatus
 from runners.tap import TapParser, parse_tap
 
@@ -27,4 +29,5 @@ __all__ = [
     "RunnerUnavailable", "TapParser", "TestCase", "TestStatus", "UnknownRunner", "base_image_tag",
     "build_images", "ensure_base_image", "get_runner", "locate_kernel", "parse_junit", "parse_tap",
     "remove_stale_containers", "test_command_for",
+    "DependencyCache", "TestPlan", "ensure_node_image", "parse_report", "test_plan_for",
 ]

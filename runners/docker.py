@@ -7,6 +7,13 @@ working directory. The command runs as nobody when the worker is root (the works
 lent to nobody for the run and handed back afterwards, so the host owns every file the
 tests wrote; see ownership.py), else as the worker's own uid. The container is removed
 whatever happens; `remove_stale_containers` clears any a crashed worker left behind.
+
+The image is spec.image, else the runner's, else the locally built one the report format
+needs (IMAGE_FOR_FORMAT: verdict-python for JUnit, verdict-node for Jest, Vitest, Mocha).
+A JavaScript run with an npm lock file gets node_modules from the dependency cache
+(deps.py), mounted read-only at /workspace/node_modules; on a cache miss `npm ci` runs
+first in a container of the same image and hardening on the default bridge network, with
+the host's CA bundle mounted read-only (a TLS-intercepting proxy's CA is only there).
 """
 
 from __future__ import annotations
@@ -14,16 +21,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import docker
 import requests
 
+from runners.deps import DependencyCache, InstallFailed, prepare_mount_point
 from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured, RunnerUnavailable
-from runners.images import docker_client, ensure_base_image
-from runners.junit import parse_junit
+from runners.images import docker_client, ensure_image
+from runners.installing import OutputTail, check_install, install_spec
 from runners.ownership import lent_to_sandbox
+from runners.reports import parser_for
 from runners.result import Outcome, OutputSink, RunResult, RunSpec
 
 log = logging.getLogger(__name__)
@@ -31,6 +42,9 @@ log = logging.getLogger(__name__)
 LABEL = "verdict.runner"
 SANDBOX_ROOT = "/workspace"
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+IMAGE_FOR_FORMAT = {"junit": "python", "jest": "node", "vitest": "node", "mocha": "node"}
+NODE_FORMATS = {"jest", "vitest", "mocha"}  # report formats whose runs need the repository's node_modules
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 class DockerRunner:
@@ -38,9 +52,11 @@ class DockerRunner:
 
     name = "docker"
 
-    def __init__(self, client: Any = None, image: str | None = None):
+    def __init__(self, client: Any = None, image: str | None = None, cache_dir: Path | str | None = None,
+                 deps: DependencyCache | None = None):
         self._client = client
         self.image = image
+        self.deps = deps or DependencyCache(cache_dir)
 
     @property
     def client(self) -> Any:
@@ -49,22 +65,54 @@ class DockerRunner:
         return self._client
 
     def run(self, spec: RunSpec) -> RunResult:
-        image = spec.image or self.image or ensure_base_image(self.client)
+        parse = parser_for(spec.report_format)
+        image = spec.image or self.image or ensure_image(self.client, IMAGE_FOR_FORMAT[spec.report_format])
         report = prepare_report_dir(spec.workspace, spec.report_file)
         try:
+            mounts = self._dependency_mounts(image, spec)
             with lent_to_sandbox(spec.workspace) as (uid, gid):
-                outcome, exit_code, duration, error = self._execute(image, spec, f"{uid}:{gid}")
+                outcome, exit_code, duration, error = self._execute(image, spec, f"{uid}:{gid}", mounts=mounts)
+        except InstallFailed as exc:
+            return RunResult(outcome=Outcome.ERROR, exit_code=None, duration=0.0,
+                             error=f"installing the dependencies failed: {exc}")
         except docker.errors.ImageNotFound as exc:
             raise RunnerMisconfigured(f"the Docker image {image} does not exist: "
                                       "run `verdict images build`") from exc
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise RunnerUnavailable(f"the Docker engine failed to run the tests: {exc}") from exc
-        tests, report_error = parse_junit(report, spec.workspace, SANDBOX_ROOT)
+        tests, report_error = parse(report, spec.workspace, SANDBOX_ROOT)
         return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
                          error=error or report_error)
 
-    def container_options(self, spec: RunSpec, user: str) -> dict[str, Any]:
-        """Everything `containers.create` gets besides the image and command."""
+    def _dependency_mounts(self, image: str, spec: RunSpec) -> dict[str, dict[str, str]]:
+        if spec.report_format not in NODE_FORMATS:
+            return {}
+        node_modules = self.deps.node_modules_for(spec.workspace, partial(self._install, image, spec))
+        if node_modules is None:
+            return {}
+        prepare_mount_point(spec.workspace)
+        return {str(node_modules): {"bind": f"{SANDBOX_ROOT}/node_modules", "mode": "ro"}}
+
+    def _install(self, image: str, spec: RunSpec, stage: Path, argv: list[str]) -> None:
+        """The install step: argv in `stage` (already the sandbox user's), on the bridge network."""
+        tail = OutputTail(spec.on_output)
+        mounts: dict[str, dict[str, str]] = {}
+        env: dict[str, str] = {}
+        if HOST_CA_BUNDLE.is_file():
+            mounts[str(HOST_CA_BUNDLE)] = {"bind": "/etc/ssl/certs/verdict-host-ca.crt", "mode": "ro"}
+            env = {"npm_config_cafile": "/etc/ssl/certs/verdict-host-ca.crt"}
+        install = install_spec(spec, stage, argv, tail, extra_env=env)
+        user = f"{stage.stat().st_uid}:{stage.stat().st_gid}"
+        outcome, exit_code, _, error = self._execute(image, install, user, mounts=mounts, network=True)
+        check_install(outcome, exit_code, error, tail)
+
+    def container_options(self, spec: RunSpec, user: str, mounts: dict[str, dict[str, str]] | None = None,
+                          network: bool = False) -> dict[str, Any]:
+        """Everything `containers.create` gets besides the image and command.
+
+        `mounts` are further volumes (read-only dependency directories); `network` puts the
+        container on the default bridge (the install step only) instead of none.
+        """
         memory = f"{spec.memory_mb}m"
         env = dict(spec.env)
         env.update(PATH=CONTAINER_PATH, HOME="/tmp")
@@ -72,9 +120,9 @@ class DockerRunner:
         return {
             "user": user,
             "working_dir": SANDBOX_ROOT,
-            "volumes": {str(spec.workspace.resolve()): {"bind": SANDBOX_ROOT, "mode": "rw"}},
+            "volumes": {str(spec.workspace.resolve()): {"bind": SANDBOX_ROOT, "mode": "rw"}, **(mounts or {})},
             "environment": env,
-            "network_mode": "none",
+            "network_mode": "bridge" if network else "none",
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
             "read_only": True,
@@ -88,9 +136,10 @@ class DockerRunner:
             "tty": False,
         }
 
-    def _execute(self, image: str, spec: RunSpec, user: str) -> tuple[Outcome, int | None, float, str | None]:
+    def _execute(self, image: str, spec: RunSpec, user: str, mounts: dict[str, dict[str, str]] | None = None,
+                 network: bool = False) -> tuple[Outcome, int | None, float, str | None]:
         container = self.client.containers.create(image, command=spec.command,
-                                                  **self.container_options(spec, user))
+                                                  **self.container_options(spec, user, mounts, network))
         try:
             started = time.monotonic()
             container.start()

@@ -1,11 +1,12 @@
-"""The Docker base image the docker runner uses, built locally (there is no registry).
+"""The Docker images the docker runner uses, built locally (there is no registry).
 
-The image is a Debian minbase root filesystem made by debootstrap with Python and pytest,
-imported with `docker import`. Its tag is `verdict-python:<12 hex>`, a hash of the recipe
-(suite, variant, packages, recipe version), so changing the recipe yields a new tag and an
+Each image is a Debian minbase root filesystem made by debootstrap, imported with
+`docker import`: `verdict-python:<12 hex>` (Python and pytest) and `verdict-node:<12 hex>`
+(Debian's nodejs and npm, for Jest, Vitest and Mocha). The hex is a hash of the recipe
+(suite, variant, packages, recipe version), so changing a recipe yields a new tag and an
 existing tag is never rebuilt. A file lock keeps two processes from building at once.
 
-    python -m runners.images      # build (if absent) and print the tag
+    python -m runners.images      # build (if absent) and print the tags
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ IMAGE_CHANGES = [
 ]
 BUILD_TIMEOUT = 900.0  # seconds for debootstrap
 
+NODE_REPOSITORY = "verdict-node"
+NODE_RECIPE: dict[str, Any] = {
+    "version": 1,
+    "suite": "bookworm",
+    "variant": "minbase",
+    "packages": ["nodejs", "ca-certificates"],
+    # installed by apt-get in the new root after debootstrap: debootstrap's own resolver
+    # leaves npm's ~400 node-* dependencies unconfigured (dependency cycles)
+    "apt": ["npm"],
+}
+# (repository, recipe) of every image, by the name RunSpec/DockerRunner use for it
+IMAGES: dict[str, tuple[str, dict[str, Any]]] = {
+    "python": (REPOSITORY, RECIPE),
+    "node": (NODE_REPOSITORY, NODE_RECIPE),
+}
+
 
 def recipe_hash(recipe: dict[str, Any] = RECIPE) -> str:
     """12 hex digits that change whenever the recipe does."""
@@ -54,14 +71,33 @@ def base_image_tag(recipe: dict[str, Any] = RECIPE) -> str:
     return f"{REPOSITORY}:{recipe_hash(recipe)}"
 
 
+def node_image_tag(recipe: dict[str, Any] = NODE_RECIPE) -> str:
+    return f"{NODE_REPOSITORY}:{recipe_hash(recipe)}"
+
+
 def ensure_base_image(client: Any) -> str:
-    """Return the base image tag, building the image first if the engine does not have it."""
-    tag = base_image_tag()
+    """Return the Python base image tag, building the image first if the engine lacks it."""
+    return ensure_image(client, "python")
+
+
+def ensure_node_image(client: Any) -> str:
+    """Return the Node image tag, building the image first if the engine lacks it."""
+    return ensure_image(client, "node")
+
+
+def ensure_image(client: Any, name: str) -> str:
+    """Return the tag of the image named in IMAGES, building it first if the engine lacks it."""
+    try:
+        repository, recipe = IMAGES[name]
+    except KeyError:
+        raise RunnerMisconfigured(f"no image recipe named {name!r}: choose one of "
+                                  f"{', '.join(sorted(IMAGES))}") from None
+    tag = f"{repository}:{recipe_hash(recipe)}"
     if _has_image(client, tag):
         return tag
     with _build_lock(tag):
         if not _has_image(client, tag):  # another process may have built it while we waited
-            _build(client, tag)
+            _build(client, tag, recipe)
     return tag
 
 
@@ -69,7 +105,7 @@ def build_images(client: Any = None) -> list[str]:
     """Build every image the runners need; used by `verdict images build`."""
     if client is None:
         client = docker_client()
-    return [ensure_base_image(client)]
+    return [ensure_image(client, name) for name in IMAGES]
 
 
 def docker_client() -> Any:
@@ -108,14 +144,16 @@ def _build_lock(tag: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(client: Any, tag: str) -> None:
+def _build(client: Any, tag: str, recipe: dict[str, Any]) -> None:
     if shutil.which("debootstrap") is None:
         raise RunnerMisconfigured("debootstrap is not installed: apt-get install debootstrap")
     log.info("building %s with debootstrap (takes a minute or two)", tag)
     workdir = Path(tempfile.mkdtemp(prefix="verdict-image-"))
     try:
         rootfs = workdir / "rootfs"
-        _debootstrap(rootfs)
+        _debootstrap(rootfs, recipe)
+        if recipe.get("apt"):
+            _apt_install(rootfs, recipe["apt"])
         _trim(rootfs)
         tarball = workdir / "rootfs.tar"
         _run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], "tar", 600)
@@ -132,10 +170,18 @@ def _build(client: Any, tag: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _debootstrap(rootfs: Path) -> None:
-    packages = ",".join(RECIPE["packages"])
-    _run(["debootstrap", f"--variant={RECIPE['variant']}", f"--include={packages}",
-          RECIPE["suite"], str(rootfs), MIRROR], "debootstrap", BUILD_TIMEOUT)
+def _debootstrap(rootfs: Path, recipe: dict[str, Any]) -> None:
+    packages = ",".join(recipe["packages"])
+    _run(["debootstrap", f"--variant={recipe['variant']}", f"--include={packages}",
+          recipe["suite"], str(rootfs), MIRROR], "debootstrap", BUILD_TIMEOUT)
+
+
+def _apt_install(rootfs: Path, packages: list[str]) -> None:
+    """apt-get install in the debootstrapped root (chroot; uses the host's network and DNS)."""
+    shutil.copyfile("/etc/resolv.conf", rootfs / "etc" / "resolv.conf")
+    script = ("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+              "--no-install-recommends " + " ".join(packages) + " && apt-get clean")
+    _run(["chroot", str(rootfs), "sh", "-c", script], "apt-get install in the image", BUILD_TIMEOUT)
 
 
 def _trim(rootfs: Path) -> None:

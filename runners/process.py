@@ -23,13 +23,20 @@ Who runs it, and why not `--unshare-user --uid 65534`
 
 Limits (tried on this host: kernel 6.x, cgroup v1)
     `prlimit` inside the sandbox, after the uid switch: RLIMIT_AS = spec.memory_mb (per
-    process; exhaustion shows up as MemoryError in the tests, not as OUT_OF_MEMORY),
+    process; exhaustion shows up as MemoryError in the tests, not as OUT_OF_MEMORY; for Node
+    the V8 heap is capped instead, see address_space_limit),
     RLIMIT_CPU = timeout x cpus seconds (SIGXCPU; spec.cpus is not enforced as a share),
     RLIMIT_NPROC = spec.pids (binds because the real uid is nobody; it counts every process
     of that uid on the host, so concurrent process-runner sandboxes share it). The network
     namespace has only a down loopback, so egress fails. The wall clock is enforced from
     outside: at spec.timeout the whole process group gets SIGKILL; `--die-with-parent` and
     the pid namespace take every sandboxed process with it (Outcome.TIMED_OUT).
+
+JavaScript
+    The host's node/npx are on PATH (/usr/bin, or the directory `node` is found in). A
+    workspace with an npm lock file gets its node_modules from the dependency cache
+    (deps.py), bound read-only at /workspace/node_modules; on a cache miss `npm ci` runs
+    first in this same sandbox, the only difference being that it shares the host's network.
 """
 
 from __future__ import annotations
@@ -43,13 +50,16 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import IO
 
+from runners.deps import DependencyCache, InstallFailed, prepare_mount_point
 from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured
-from runners.junit import parse_junit
+from runners.installing import OutputTail, check_install, install_spec
 from runners.ownership import lent_to_sandbox
+from runners.reports import parser_for
 from runners.result import Outcome, OutputSink, RunResult, RunSpec
 
 log = logging.getLogger(__name__)
@@ -59,6 +69,8 @@ HIDDEN_DIRS = ("/root", "/run")  # replaced by empty tmpfs
 FRESH_DIRS = ("proc", "dev", "tmp", "sys")  # top-level entries the sandbox gets its own of
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LINE = 64 * 1024  # longer output lines are split
+NODE_FORMATS = {"jest", "vitest", "mocha"}  # report formats whose runs need the repository's node_modules
+NODE_ADDRESS_RESERVE_MB = 64 * 1024  # virtual, not resident: see address_space_limit
 
 
 class ProcessRunner:
@@ -66,34 +78,65 @@ class ProcessRunner:
 
     name = "process"
 
-    def __init__(self, python: Path | None = None):
+    def __init__(self, python: Path | None = None, cache_dir: Path | str | None = None,
+                 deps: DependencyCache | None = None):
         self.python = python or Path(sys.executable)
+        self.deps = deps or DependencyCache(cache_dir)
+        node = shutil.which("node")
+        self.node = Path(node) if node else None
 
     def run(self, spec: RunSpec) -> RunResult:
         tools = self._tools()
+        parse = parser_for(spec.report_format)
         report = prepare_report_dir(spec.workspace, spec.report_file)
+        mounts: list[tuple[Path, str]] = []
+        if spec.report_format in NODE_FORMATS:
+            try:
+                node_modules = self.deps.node_modules_for(spec.workspace, partial(self._install, spec, tools))
+            except InstallFailed as exc:
+                return RunResult(outcome=Outcome.ERROR, exit_code=None, duration=0.0,
+                                 error=f"installing the dependencies failed: {exc}")
+            if node_modules is not None:
+                prepare_mount_point(spec.workspace)
+                mounts.append((node_modules, f"{SANDBOX_ROOT}/node_modules"))
         with lent_to_sandbox(spec.workspace) as (uid, gid):
-            argv = self.command_line(spec, tools, uid, gid)
+            argv = self.command_line(spec, tools, uid, gid, read_only=mounts)
             outcome, exit_code, duration, error = self._execute(argv, spec)
-        tests, report_error = parse_junit(report, spec.workspace, SANDBOX_ROOT)
+        tests, report_error = parse(report, spec.workspace, SANDBOX_ROOT)
         return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
                          error=error or report_error)
 
-    def command_line(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int) -> list[str]:
-        """The full argv: bwrap, then (as root) setpriv, then prlimit, then the command."""
-        limits = [tools["prlimit"], f"--as={spec.memory_mb * 1024 * 1024}",
+    def _install(self, spec: RunSpec, tools: dict[str, str], stage: Path, argv: list[str]) -> None:
+        """The install step: argv in `stage` (already the sandbox user's), network shared."""
+        tail = OutputTail(spec.on_output)
+        install = install_spec(spec, stage, argv, tail)
+        uid, gid = stage.stat().st_uid, stage.stat().st_gid
+        outcome, exit_code, _, error = self._execute(self.command_line(install, tools, uid, gid, network=True),
+                                                     install)
+        check_install(outcome, exit_code, error, tail)
+
+    def command_line(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int, network: bool = False,
+                     read_only: list[tuple[Path, str]] | None = None) -> list[str]:
+        """The full argv: bwrap, then (as root) setpriv, then prlimit, then the command.
+
+        `network` shares the host's network (the install step only); `read_only` binds
+        (host path, sandbox path) pairs read-only over the workspace.
+        """
+        limits = [tools["prlimit"], f"--as={address_space_limit(spec)}",
                   f"--cpu={math.ceil(spec.timeout * max(spec.cpus, 1.0)) + 1}", f"--nproc={spec.pids}", "--"]
-        sandbox = [tools["bwrap"], "--die-with-parent", "--new-session", *self._filesystem(spec),
+        sandbox = [tools["bwrap"], "--die-with-parent", "--new-session", *self._filesystem(spec, read_only or []),
                    "--chdir", SANDBOX_ROOT, "--clearenv", *self._environment(spec)]
         if os.geteuid() != 0:
-            return [*limits, *sandbox[:1], "--unshare-all", *sandbox[1:], "--", *spec.command]
+            share = ["--share-net"] if network else []
+            return [*limits, *sandbox[:1], "--unshare-all", *share, *sandbox[1:], "--", *spec.command]
         drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                      "--unshare-cgroup-try"]
+        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+        if not network:
+            namespaces.append("--unshare-net")
         return [*sandbox[:1], *namespaces, *sandbox[1:], "--", *drop, *limits, *spec.command]
 
-    def _filesystem(self, spec: RunSpec) -> list[str]:
+    def _filesystem(self, spec: RunSpec, read_only: list[tuple[Path, str]]) -> list[str]:
         args: list[str] = []
         for entry in sorted(os.listdir("/")):
             path = "/" + entry
@@ -107,7 +150,10 @@ class ProcessRunner:
                  "--perms", "1777", "--tmpfs", "/tmp", *self._rebind_under("/tmp")]
         for hidden in HIDDEN_DIRS:
             args += ["--tmpfs", hidden, *self._rebind_under(hidden)]
-        args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT, "--remount-ro", "/"]
+        args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT]
+        for host, inside in read_only:
+            args += ["--ro-bind", str(host), inside]
+        args += ["--remount-ro", "/"]
         return args
 
     def _rebind_under(self, hidden: str) -> list[str]:
@@ -115,6 +161,8 @@ class ProcessRunner:
         args: list[str] = []
         needed = {Path(sys.prefix), Path(sys.base_prefix), self.python.parent,
                   self.python.resolve().parent.parent}
+        if self.node is not None:
+            needed |= {self.node.parent, self.node.resolve().parent.parent}
         for path in sorted(needed):
             if not path.is_relative_to(hidden) or path == Path(hidden):
                 continue
@@ -125,9 +173,14 @@ class ProcessRunner:
 
     def _environment(self, spec: RunSpec) -> list[str]:
         env = dict(spec.env)
-        env["PATH"] = f"{self.python.parent}:{HOST_PATH}"
+        path = [str(self.python.parent)]
+        if self.node is not None and str(self.node.parent) not in HOST_PATH.split(":"):
+            path.append(str(self.node.parent))
+        env["PATH"] = ":".join([*path, HOST_PATH])
         env["HOME"] = "/tmp"
         env.setdefault("LANG", "C.UTF-8")
+        if spec.report_format in NODE_FORMATS:
+            env.setdefault("NODE_OPTIONS", f"--max-old-space-size={spec.memory_mb}")
         return [arg for name, value in sorted(env.items()) for arg in ("--setenv", name, value)]
 
     def _tools(self) -> dict[str, str]:
@@ -166,6 +219,15 @@ class ProcessRunner:
     def _join(pumps: list[threading.Thread]) -> None:
         for pump in pumps:
             pump.join(timeout=5)
+
+
+def address_space_limit(spec: RunSpec) -> int:
+    """RLIMIT_AS in bytes: spec.memory_mb, except for Node, which reserves ~10 GB of address
+    space per WebAssembly instance (Vitest's parsers): there the heap is capped by
+    NODE_OPTIONS=--max-old-space-size instead, and RLIMIT_AS only stops runaway reservations."""
+    if spec.report_format in NODE_FORMATS:
+        return (spec.memory_mb + NODE_ADDRESS_RESERVE_MB) * 1024 * 1024
+    return spec.memory_mb * 1024 * 1024
 
 
 def pump_lines(stream: IO[bytes], name: str, sink: OutputSink | None) -> None:

@@ -15,6 +15,7 @@ class TestStatus(StrEnum):
     FAILED = "failed"
     ERROR = "error"
     SKIPPED = "skipped"
+    XFAIL = "xfail"  # failed as the test declared it would (pytest xfail, Mocha/Jest `failing`): not a failure
 
 
 class Outcome(StrEnum):
@@ -38,6 +39,10 @@ class TestCase:
     duration: float = 0.0  # seconds
     message: str = ""
     trace: str = ""
+    suite: str = ""  # enclosing suite(s), e.g. Jest's describe titles joined by " > ", or <testsuite name>
+    test_id: str = ""  # the framework's own id when it has one (Jest's fullName, a JUnit classname::name)
+    stdout: str = ""  # what the test printed, when the report records it per test
+    stderr: str = ""
 
 
 OutputSink = Callable[[str, str], None]
@@ -50,13 +55,14 @@ class RunSpec:
 
     workspace: Path  # host directory holding the checked-out repository (writable)
     command: list[str]  # argv, run with the workspace as working directory
-    report_file: str = ".verdict/junit.xml"  # workspace-relative JUnit XML the command writes
+    report_file: str = ".verdict/junit.xml"  # workspace-relative report the command writes
+    report_format: str = "junit"  # how to read it: a key of runners.reports.PARSERS (junit, jest, vitest, mocha)
     timeout: float = 600.0  # wall-clock seconds
     memory_mb: int = 2048
     cpus: float = 1.0
     pids: int = 512
     env: dict[str, str] = field(default_factory=dict)  # the only environment the command sees
-    image: str | None = None  # Docker image (docker runner only)
+    image: str | None = None  # Docker image (docker runner only); default: by report_format
     on_output: OutputSink | None = None
 
 

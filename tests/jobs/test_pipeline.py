@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from jobs import context, pipeline, queues
 from jobs.reaper import EXPIRED_TITLE, REAPED_TITLE, reap
 from tests.conftest import REPO_ROOT
 from tests.gitrepo import GitRepo
+from tests.standin.payloads import webhook_payload
 
 INSTALLATION = 610
 REPO = "octo-org/calculator"
@@ -48,12 +50,12 @@ def ctx(tmp_path, standin, redis_url, bwrap_available, monkeypatch):
         redis.delete(key)
 
 
-def new_run(ctx, repo, installation_id=INSTALLATION, delivery_id="d-1", clone_url=None) -> int:
+def new_run(ctx, repo, installation_id=INSTALLATION, delivery_id="d-1", clone_url=None, payload="{}") -> int:
     with storage.session_scope(ctx.sessions) as session:
         storage.upsert_installation(session, installation_id, account_login="octo-org", account_type="Organization")
         storage.upsert_repository(session, REPO_ID, installation_id=installation_id, full_name=REPO,
                                   clone_url=clone_url or repo.clone_url)
-        storage.record_delivery(session, delivery_id, event="pull_request", action="opened", payload="{}",
+        storage.record_delivery(session, delivery_id, event="pull_request", action="opened", payload=payload,
                                 installation_id=installation_id)
         storage.set_delivery_status(session, delivery_id, "enqueued")  # as the webhook leaves it
         return storage.start_run(session, installation_id=installation_id, repository_id=REPO_ID, head_sha=repo.sha,
@@ -240,3 +242,42 @@ def test_config_sets_the_runner_and_limits(ctx, standin, repo):
     pipeline.execute(run_id)
     [check_run] = standin.check_runs(REPO)
     assert check_run.conclusion == "timed_out"
+
+
+def test_pull_request_runs_only_what_its_change_can_affect(ctx, standin, repo):
+    repo.write("calculator/units.py", "def metres(km):\n    return km * 1000\n", "units")
+    base = repo.write("tests/test_units.py", "from calculator.units import metres\n\n\ndef test_metres():\n"
+                      "    assert metres(2) == 2000\n", "test units")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.sha = repo.write("calculator/units.py", "def metres(km):\n    return km * 100\n", "break units")
+    repo.git("checkout", "-q", "main")
+    payload = webhook_payload("pull_request", "opened.payload.json", full_name=REPO, repo_id=REPO_ID,
+                              installation_id=INSTALLATION, clone_url=repo.clone_url, head_sha=repo.sha,
+                              base_sha=base)
+    run_id = new_run(ctx, repo, payload=json.dumps(payload))
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.conclusion, check_run.output["title"]) == ("failure", "1 failed")  # only test_units ran
+    summary = check_run.output["summary"]
+    assert "1 of 2 test files" in summary and "Why these tests" in summary
+    assert "calculator/units.py changed → imported by tests/test_units.py" in summary
+    [annotation] = check_run.annotations
+    assert annotation["path"] == "tests/test_units.py"
+    assert standin.errors == []
+
+
+def test_docs_only_pull_request_is_skipped(ctx, standin, repo):
+    base = repo.write(".github/verdict.yml", "scope:\n  skip_if_only_changed: ['docs/**']\n", "config")
+    repo.git("checkout", "-q", "-b", "docs")
+    repo.sha = repo.write("docs/guide.md", "# Guide\n", "docs")
+    repo.git("checkout", "-q", "main")
+    payload = webhook_payload("pull_request", "opened.payload.json", full_name=REPO, repo_id=REPO_ID,
+                              installation_id=INSTALLATION, clone_url=repo.clone_url, head_sha=repo.sha,
+                              base_sha=base)
+    run_id = new_run(ctx, repo, payload=json.dumps(payload))
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.status, check_run.conclusion) == ("completed", "skipped")
+    assert "skip_if_only_changed" in check_run.output["summary"]

@@ -23,9 +23,9 @@ def test_get_runner(name: str, kind: type) -> None:
 
 
 def test_unknown_runner_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="choose one of docker, process"):
-        get_runner("qemu")
-    assert set(RUNNERS) == {"process", "docker"}
+    with pytest.raises(ValueError, match="choose one of docker, process, qemu"):
+        get_runner("vm")
+    assert set(RUNNERS) == {"process", "docker", "qemu"}
 
 
 @pytest.mark.parametrize(("error", "retry_class"), [

@@ -212,3 +212,114 @@ def test_a_fifo_does_not_block(workspace: Path) -> None:
     cases, error = parse_junit(report, workspace)
 
     assert cases == [] and error is not None and "not a regular file" in error
+
+
+JEST_JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="jest tests" tests="2" failures="1" errors="0" time="0.41">
+  <testsuite name="mean" errors="0" failures="1" skipped="0" timestamp="2024-05-01T10:00:00" time="0.3" tests="2">
+    <testcase classname="mean averages three numbers" name="mean averages three numbers" time="0.003">
+      <failure>Error: expect(received).toBe(expected) // Object.is equality
+
+Expected: 4
+Received: 3
+    at Object.toBe (/workspace/test/calc.test.js:11:29)
+    at Promise.then.completed (/workspace/node_modules/jest-circus/build/utils.js:298:28)</failure>
+    </testcase>
+    <testcase classname="mean of one" name="mean of one" time="0.001"/>
+  </testsuite>
+</testsuites>"""
+
+MOCHA_JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="Mocha Tests" time="0.0030" tests="2" failures="1">
+  <testsuite name="Root Suite" timestamp="2024-05-01T10:00:00" tests="0" file="test/calc.test.js"
+             time="0.0000" failures="0">
+  </testsuite>
+  <testsuite name="mean" timestamp="2024-05-01T10:00:00" tests="2" file="test/calc.test.js" time="0.0030" failures="1">
+    <testcase name="mean averages three numbers" time="0.0010" classname="averages three numbers">
+      <failure message="Expected values to be strictly equal:&#10;&#10;3 !== 4&#10;"
+               type="AssertionError"><![CDATA[AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+3 !== 4
+
+    at Context.<anonymous> (test/calc.test.js:12:12)
+    at process.processImmediate (node:internal/timers:483:21)]]></failure>
+    </testcase>
+    <testcase name="mean of nothing" time="0.0000" classname="of nothing">
+      <skipped/>
+    </testcase>
+  </testsuite>
+</testsuites>"""
+
+SUREFIRE = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuite xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="com.example.CalcTest" time="0.05" tests="3"
+           errors="1" skipped="0" failures="1">
+  <properties><property name="java.version" value="17.0.9"/></properties>
+  <testcase name="addsTwoNumbers" classname="com.example.CalcTest" time="0.001">
+    <system-out><![CDATA[adding 2 and 3
+]]></system-out>
+  </testcase>
+  <testcase name="averages" classname="com.example.CalcTest" time="0.01">
+    <failure message="expected: &lt;4&gt; but was: &lt;3&gt;" type="org.opentest4j.AssertionFailedError">
+org.opentest4j.AssertionFailedError: expected: &lt;4&gt; but was: &lt;3&gt;
+	at org.junit.jupiter.api.AssertionUtils.fail(AssertionUtils.java:151)
+	at com.example.CalcTest.averages(CalcTest.java:12)
+</failure>
+    <system-err><![CDATA[warning: rounding
+]]></system-err>
+  </testcase>
+  <testcase name="divides" classname="com.example.CalcTest" time="0.002">
+    <error message="/ by zero" type="java.lang.ArithmeticException">java.lang.ArithmeticException: / by zero
+	at com.example.Calc.div(Calc.java:9)
+	at com.example.CalcTest.divides(CalcTest.java:20)
+</error>
+  </testcase>
+</testsuite>"""
+
+XFAIL = suite(case("test_known_bug", '<skipped type="pytest.xfail" message="bug 12">reason</skipped>', line=7))
+
+
+@pytest.fixture
+def polyglot(workspace: Path) -> Path:
+    for name in ("test/calc.test.js", "src/test/java/com/example/CalcTest.java",
+                 "src/main/java/com/example/Calc.java"):
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text("// line\n" * 30)
+    return workspace
+
+
+# (id, report, expected (name, status, file, line, suite))
+SHAPES = [
+    ("jest-junit", JEST_JUNIT,
+     [("mean averages three numbers", Status.FAILED, "test/calc.test.js", 11, "mean"),
+      ("mean of one", Status.PASSED, None, None, "mean")]),
+    ("mocha-junit-reporter", MOCHA_JUNIT,
+     [("mean averages three numbers", Status.FAILED, "test/calc.test.js", 12, "mean"),
+      ("mean of nothing", Status.SKIPPED, None, None, "mean")]),
+    ("maven surefire", SUREFIRE,
+     [("addsTwoNumbers", Status.PASSED, None, None, "com.example.CalcTest"),
+      ("averages", Status.FAILED, "src/test/java/com/example/CalcTest.java", 12, "com.example.CalcTest"),
+      ("divides", Status.ERROR, "src/main/java/com/example/Calc.java", 9, "com.example.CalcTest")]),
+    ("pytest xfail", XFAIL, [("test_known_bug", Status.XFAIL, "tests/test_calc.py", 8, "pytest")]),
+]
+
+
+@pytest.mark.parametrize(("report", "expected"), [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES])
+def test_junit_shapes(polyglot: Path, report: str, expected: list[tuple]) -> None:
+    cases, error = parse_junit(report, polyglot)
+
+    assert error is None
+    assert [(c.name, c.status, c.file, c.line, c.suite) for c in cases] == expected
+
+
+def test_surefire_output_and_ids(polyglot: Path) -> None:
+    cases, _ = parse_junit(SUREFIRE, polyglot)
+
+    assert cases[0].stdout == "adding 2 and 3\n" and cases[1].stderr == "warning: rounding\n"
+    assert cases[1].test_id == "com.example.CalcTest::averages"
+    assert cases[1].message == "expected: <4> but was: <3>"
+
+
+def test_report_text_is_accepted_in_place_of_a_file(workspace: Path) -> None:
+    cases, error = parse_junit(suite(case("test_pass")), workspace)
+
+    assert error is None and [c.name for c in cases] == ["test_pass"]

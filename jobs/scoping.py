@@ -1,0 +1,23 @@
+"""Turning a scope selection into what to run, the same way for `verdict check` and the worker."""
+
+from __future__ import annotations
+
+from checks.output import CheckReport
+from scope import Selection, summary_markdown
+
+SKIPPED_TITLE = "Skipped: no test can be affected by this change"
+NO_TESTS = {"total": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+
+
+def pytest_selection(selection: Selection | None) -> list[str] | None:
+    """Arguments to append to the pytest command ([] = everything), or None when nothing is to run."""
+    if selection is None or selection.runs_everything:
+        return []
+    if selection.skipped:
+        return None
+    return selection.pytest_args() or None  # an affected set without Python tests runs nothing here
+
+
+def skipped_report(selection: Selection) -> CheckReport:
+    return CheckReport(conclusion="skipped", title=SKIPPED_TITLE,
+                       summary=f"### {SKIPPED_TITLE}\n\n{summary_markdown(selection)}", totals=dict(NO_TESTS))
