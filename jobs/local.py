@@ -17,8 +17,8 @@ from pathlib import Path
 import storage
 from checks.output import CheckReport, report_for
 from jobs.monitor import RunMonitor
-from jobs.scoping import pytest_selection, skipped_report
-from runners import Outcome, RunResult, RunSpec, get_runner, test_command_for
+from jobs.scoping import scoped_arguments, skipped_report
+from runners import Outcome, RunResult, get_runner, test_plan_for
 from scope import Selection, changed_files, select_tests, summary_markdown
 from scope.cli import config_at
 from scope.git import resolve_commit as git_resolve
@@ -74,12 +74,11 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
     sessions = storage.session_factory(engine)
     run_id = _start_local_run(sessions, top, runner)
     try:
-        only = pytest_selection(selection)
-        if only is None:
+        result = _run_copy(top, run_runner, runner, settings, sessions, run_id, selection)
+        if result is None:
             assert selection is not None
             result, report = RunResult(Outcome.EXITED, 0, 0.0), skipped_report(selection)
         else:
-            result = _run_copy(top, run_runner, runner, settings, sessions, run_id, only)
             preamble = f"Changed since `{base}`: {len(changes)} file(s)." if base else ""
             report = report_for(result, preamble=preamble,
                                 appendix=summary_markdown(selection) if selection is not None else "")
@@ -151,13 +150,18 @@ def _has_commits(top: Path) -> bool:
 
 
 def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, run_id: int,
-              only: list[str]) -> RunResult:
+              selection: Selection | None) -> RunResult | None:
+    """Run the selected tests of a copy of the working tree; None when the selection leaves nothing to run."""
     with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
         workspace = Path(tmp) / "workspace"
         workspace.mkdir()
         copy_worktree(top, workspace)
-        command = test_command_for(workspace) + only
-        monitor.note(f"running {' '.join(command)} with the {runner} runner")
-        return run_runner.run(RunSpec(workspace=workspace, command=command, timeout=settings.run_timeout,
-                                      memory_mb=settings.run_memory_mb, cpus=settings.run_cpus,
-                                      on_output=monitor.line))
+        plan = test_plan_for(workspace)
+        only = scoped_arguments(selection, plan.framework)
+        if only is None:
+            return None
+        spec = plan.spec(workspace, timeout=settings.run_timeout, memory_mb=settings.run_memory_mb,
+                         cpus=settings.run_cpus, on_output=monitor.line)
+        spec.command += only
+        monitor.note(f"running {' '.join(spec.command)} with the {runner} runner")
+        return run_runner.run(spec)

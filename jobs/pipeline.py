@@ -30,10 +30,10 @@ from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
 from jobs.repo_config import CONFIG_PATH, RepoConfig, RepoConfigError, effective_limits, parse_config
-from jobs.scoping import pytest_selection, skipped_report
+from jobs.scoping import scoped_arguments, skipped_report
 from jobs.triggers import ZERO_SHA, Comparison, comparison_for
 from jobs.workspace import fetch_commit, fetch_for_comparison
-from runners import Outcome, RunResult, RunSpec, TestCase, TestStatus, get_runner, test_command_for
+from runners import Outcome, RunResult, TestCase, TestStatus, get_runner, test_plan_for
 from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
 from verdict.errors import PermanentError, TransientError, VerdictError
 
@@ -146,16 +146,17 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
     token = api.clone_token()
     fetch_commit(facts.clone_url, facts.head_sha, workspace, token)
     selection = _select(ctx, facts, config, workspace, token, monitor)
-    only = pytest_selection(selection)
+    plan = test_plan_for(workspace)
+    only = scoped_arguments(selection, plan.framework)
     if only is None:
         assert selection is not None
         _finish(ctx, facts.run_id, skipped_report(selection), RunResult(Outcome.EXITED, 0, 0.0))
         return
-    command = test_command_for(workspace) + only
-    monitor.note(f"running {' '.join(command)} with the {runner_name} runner")
-    spec = RunSpec(workspace=workspace, command=command, timeout=limits.timeout or ctx.settings.run_timeout,
-                   memory_mb=limits.memory_mb or ctx.settings.run_memory_mb, cpus=limits.cpus or ctx.settings.run_cpus,
-                   image=config.image, on_output=monitor.line)
+    spec = plan.spec(workspace, timeout=limits.timeout or ctx.settings.run_timeout,
+                     memory_mb=limits.memory_mb or ctx.settings.run_memory_mb,
+                     cpus=limits.cpus or ctx.settings.run_cpus, image=config.image, on_output=monitor.line)
+    spec.command += only
+    monitor.note(f"running {' '.join(spec.command)} with the {runner_name} runner")
     result = get_runner(runner_name).run(spec)
     kept = _keep_artifacts(ctx, facts.run_id, workspace, monitor)
     report = report_for(result, details_url=ctx.details_url(facts.run_id), artifacts=kept,

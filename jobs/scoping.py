@@ -9,13 +9,18 @@ SKIPPED_TITLE = "Skipped: no test can be affected by this change"
 NO_TESTS = {"total": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": 0}
 
 
-def pytest_selection(selection: Selection | None) -> list[str] | None:
-    """Arguments to append to the pytest command ([] = everything), or None when nothing is to run."""
+def scoped_arguments(selection: Selection | None, framework: str) -> list[str] | None:
+    """Arguments to append to the framework's command ([] = everything), or None when nothing is to run."""
     if selection is None or selection.runs_everything:
         return []
     if selection.skipped:
         return None
-    return selection.pytest_args() or None  # an affected set without Python tests runs nothing here
+    if framework == "pytest":
+        chosen = selection.pytest_args()
+    else:
+        files = selection.js_test_files()
+        chosen = (["--runTestsByPath", *files] if framework == "jest" else files) if files else []
+    return chosen or None  # an affected set without tests of this framework runs nothing
 
 
 def skipped_report(selection: Selection) -> CheckReport:

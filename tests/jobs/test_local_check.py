@@ -161,3 +161,13 @@ def test_verdict_scope_json_contract(tmp_path):
     assert (out["mode"], out["changed"], out["total_test_files"]) == ("affected", ["shop/names.py"], 2)
     assert [s["file"] for s in out["selected"]] == ["tests/test_names.py"]
     assert out["selected"][0]["why"] == ["shop/names.py changed → imported by tests/test_names.py"]
+
+
+@pytest.mark.parametrize("example,line", [("jest-calculator", 11), ("mocha-calculator", 12)])
+def test_javascript_repository(example, line, tmp_path, bwrap_available):
+    proc = verdict("check", f"examples/{example}", "--json", home=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["tests"] == {"total": 3, "passed": 1, "failed": 1, "skipped": 1, "errors": 0}
+    [annotation] = out["annotations"]
+    assert (annotation["path"], annotation["start_line"]) == ("test/calculator.test.js", line)
