@@ -2,8 +2,9 @@
 
 Two queues: `<prefix>:checks` holds short GitHub calls (create the queued check run,
 publish results) and is served first; `<prefix>:runs` holds the test runs themselves.
-Job ids are derived from the run id, and a job that is already waiting or running is not
-enqueued again, so a duplicate delivery or a reaper pass never doubles work.
+Job ids are derived from the run id (the delivery id for a comment's commands), and a job
+that is already waiting or running is not enqueued again, so a duplicate delivery or a
+reaper pass never doubles work.
 """
 
 from __future__ import annotations
@@ -30,19 +31,22 @@ def runs_queue(redis: Redis, settings: Settings) -> Queue:
     return Queue(f"{settings.queue_prefix}:runs", connection=redis)
 
 
-def job_id(settings: Settings, step: str, run_id: int) -> str:
-    """Job ids are global in Redis: the queue prefix keeps deployments sharing a Redis apart."""
-    return f"{re.sub(r'[^A-Za-z0-9_-]', '-', settings.queue_prefix)}-{step}-{run_id}"
+def job_id(settings: Settings, step: str, key: int | str) -> str:
+    """Job ids are global in Redis: the queue prefix keeps deployments sharing a Redis apart.
+
+    `key` is the run id, or for the comment-commands job ("comment") the delivery id.
+    """
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '-', settings.queue_prefix)}-{step}-{key}"
 
 
-def _enqueue_once(queue: Queue, func: str, run_id: int, job_id: str, **options) -> bool:
+def _enqueue_once(queue: Queue, func: str, argument: int | str, job_id: str, **options) -> bool:
     """Enqueue unless the same job is already waiting or running; True when it was enqueued."""
     try:
         if Job.fetch(job_id, connection=queue.connection).get_status() in PENDING:
             return False
     except NoSuchJobError:
         pass
-    queue.enqueue(func, run_id, job_id=job_id, result_ttl=3600, failure_ttl=7 * 86400, **options)
+    queue.enqueue(func, argument, job_id=job_id, result_ttl=3600, failure_ttl=7 * 86400, **options)
     return True
 
 
@@ -61,3 +65,17 @@ def enqueue_execute(redis: Redis, settings: Settings, run_id: int) -> bool:
 def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> bool:
     return _enqueue_once(checks_queue(redis, settings), "jobs.pipeline.publish", run_id,
                          job_id(settings, "publish", run_id), retry=GITHUB_RETRY, job_timeout=300)
+
+
+def enqueue_comment(redis: Redis, settings: Settings, delivery_id: str) -> bool:
+    """The slash commands of one `issue_comment` delivery (short GitHub calls: the checks queue)."""
+    return _enqueue_once(checks_queue(redis, settings), "jobs.commands.handle_comment", delivery_id,
+                         job_id(settings, "comment", delivery_id), retry=GITHUB_RETRY, job_timeout=300)
+
+
+def enqueue_delivery(redis: Redis, settings: Settings, delivery_id: str, *, run_ids: Iterable[int],
+                     comment_job: bool) -> None:
+    """Everything a recorded delivery decided on: its runs, and its comment's commands."""
+    enqueue_runs(redis, settings, run_ids)
+    if comment_job:
+        enqueue_comment(redis, settings, delivery_id)

@@ -4,6 +4,7 @@ Callers open a unit of work with `session_scope(factory)` and call the functions
 no SQL outside this package.
 """
 
+from storage.approvals import approvals_for, approve, is_approved
 from storage.db import make_engine, migrate, ping, session_factory, session_scope
 from storage.deliveries import deliveries_with_status, get_delivery, record_delivery, set_delivery_status
 from storage.errors import NotFound, StorageError
@@ -21,6 +22,7 @@ from storage.models import (
     DELIVERY_STATUSES,
     LOG_STREAMS,
     RUN_STATUSES,
+    Approval,
     Artifact,
     Base,
     Delivery,
@@ -41,13 +43,17 @@ from storage.results import (
     test_results,
 )
 from storage.runs import (
+    active_runs_for_pull,
     claim_run,
     finish_run,
     get_run,
     heartbeat,
+    latest_completed_run,
     latest_runs,
     mark_reported,
     queued_run_ids_for_delivery,
+    run_request,
+    runs_for_delivery,
     runs_for_repository,
     set_check_run_id,
     stale_runs,
@@ -63,7 +69,8 @@ __all__ = [
     # errors
     "NotFound", "StorageError",
     # models and the values of their status columns
-    "Artifact", "Base", "Delivery", "Installation", "LogLine", "Repository", "Run", "RunStatus", "TestResult",
+    "Approval", "Artifact", "Base", "Delivery", "Installation", "LogLine", "Repository", "Run", "RunStatus",
+    "TestResult",
     "CONCLUSIONS", "DELIVERY_STATUSES", "LOG_STREAMS", "RUN_STATUSES",
     # deliveries
     "deliveries_with_status", "get_delivery", "record_delivery", "set_delivery_status",
@@ -74,6 +81,9 @@ __all__ = [
     "claim_run", "finish_run", "get_run", "heartbeat", "latest_runs", "mark_reported",
     "queued_run_ids_for_delivery", "runs_for_repository", "set_check_run_id", "stale_runs", "start_run",
     "status_history", "unreported_completed_runs", "waiting_runs",
+    # what people asked in pull request comments
+    "active_runs_for_pull", "latest_completed_run", "run_request", "runs_for_delivery",
+    "approvals_for", "approve", "is_approved",
     # what runs produce
     "add_artifact", "add_test_results", "append_log", "append_logs", "artifacts", "log_lines", "test_results",
 ]

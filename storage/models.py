@@ -150,6 +150,9 @@ class Run(Base):
     tests_skipped: Mapped[int] = mapped_column(Integer, default=0)
     tests_errors: Mapped[int] = mapped_column(Integer, default=0)
     test_duration: Mapped[float | None] = mapped_column(Float)
+    # What a person asked this run to do, for the pipeline (None: the default, what the change affects):
+    # {"command": "test"|"retest", "by": login, "target": "all"|"<path or scope>", "only": [pytest node ids]}
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null
 
 
 class RunStatus(Base):
@@ -202,3 +205,21 @@ class Artifact(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(Text)
+
+
+class Approval(Base):
+    """`/ok-to-test`: a trusted person approved running one head commit of one pull request."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "pull_number", "head_sha", name="uq_approvals_repository_pull_sha"),
+        Index("ix_approvals_repository_sha", "repository_id", "head_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    repository_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("repositories.id"))
+    pull_number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

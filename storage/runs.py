@@ -32,10 +32,12 @@ def start_run(
     head_branch: str | None = None,
     pull_numbers: Iterable[int] = (),
     rerun: bool = False,
+    request: Mapping[str, Any] | None = None,
 ) -> Run | None:
     """Queue a run for a commit, or return None when an automatic trigger finds it already tested.
 
-    rerun=True always queues a new attempt (the highest attempt so far + 1).
+    rerun=True always queues a new attempt (the highest attempt so far + 1). `request` is what a
+    slash command asked for (see Run.request), kept for the pipeline.
     """
     numbers = [int(n) for n in pull_numbers]
     for _ in range(_START_TRIES):
@@ -45,7 +47,8 @@ def start_run(
             return None
         run = Run(installation_id=installation_id, repository_id=repository_id, head_sha=head_sha,
                   head_branch=head_branch, pull_numbers=numbers, trigger=trigger, delivery_id=delivery_id,
-                  attempt=(latest or 0) + 1, status="queued")
+                  attempt=(latest or 0) + 1, status="queued",
+                  request=dict(request) if request is not None else None)
         try:
             with session.begin_nested():
                 session.add(run)
@@ -71,6 +74,35 @@ def queued_run_ids_for_delivery(session: Session, delivery_id: str) -> list[int]
 
 def get_run(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
+
+
+def run_request(session: Session, run_id: int) -> dict[str, Any] | None:
+    """What a slash command asked the run to do (None for a run started by an event)."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound("run", run_id)
+    return dict(run.request) if run.request is not None else None
+
+
+def runs_for_delivery(session: Session, delivery_id: str) -> list[Run]:
+    """Every run a delivery started, oldest first (a retried job finds the runs it already started)."""
+    return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id).order_by(Run.id)))
+
+
+def active_runs_for_pull(session: Session, repository_id: int, pull_number: int) -> list[Run]:
+    """Queued or in-progress runs of a repository that belong to pull request `pull_number`."""
+    query = (select(Run).where(Run.repository_id == repository_id, Run.status.in_(("queued", "in_progress")))
+             .order_by(Run.id))
+    # pull_numbers is a JSON list: filtered here so the query is the same on SQLite and PostgreSQL.
+    return [run for run in session.scalars(query) if int(pull_number) in (run.pull_numbers or [])]
+
+
+def latest_completed_run(session: Session, repository_id: int, head_sha: str) -> Run | None:
+    """The newest completed attempt for a commit, or None when none has finished."""
+    query = (select(Run).where(Run.repository_id == repository_id, Run.head_sha == head_sha,
+                               Run.status == "completed")
+             .order_by(Run.attempt.desc(), Run.id.desc()).limit(1))
+    return session.scalar(query)
 
 
 def runs_for_repository(session: Session, repository_id: int, limit: int = 50) -> list[Run]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import checks, documents
+from . import checks, conversation, documents
 from .auth import TOKEN_LIFETIME, IssuedToken, new_installation_token
 from .gitserve import commit_exists, read_blob
 from .model import CheckRunRecord, Installation, Repository
@@ -236,6 +236,67 @@ def get_content(standin: GitHubStandin, call: Call) -> Result:
     return 200, documents.content_file_doc(standin.url, repo, path, ref, content, sha), {}
 
 
+def get_pull_request(standin: GitHubStandin, call: Call) -> Result:
+    repo = repository_for(standin, call)
+    _require_permission(call, "pull_requests", "read")
+    pr = standin.conversations.pull(repo.full_name, _int_param(call, "pull_number"))
+    if pr is None:
+        raise not_found(call)
+    inst = standin._installations[repo.installation_id]
+    repository = documents.repository_doc(standin.spec, standin.url, repo, inst, full=False)
+    return 200, conversation.pull_request_doc(standin.spec, standin.url, pr, repo, inst, repository), {}
+
+
+def create_issue_comment(standin: GitHubStandin, call: Call) -> Result:
+    """A comment on a pull request (the stand-in's only issues), written as the app's bot user."""
+    repo = repository_for(standin, call)
+    _require_any_permission(call, ("issues", "pull_requests"), "write")
+    number = _int_param(call, "issue_number")
+    if standin.conversations.pull(repo.full_name, number) is None:
+        raise not_found(call)
+    body = call.body["body"]
+    if len(body) > conversation.MAX_COMMENT_CHARS:
+        raise ApiError(422, "Validation Failed: body is too long (maximum is "
+                       f"{conversation.MAX_COMMENT_CHARS} characters)", docs_url=call.operation.docs_url)
+    comment = standin.conversations.add_comment(repo.full_name, number, body, f"{standin.app_slug}[bot]", "Bot")
+    return 201, conversation.comment_doc(standin.spec, standin.url, comment), {}
+
+
+def create_comment_reaction(standin: GitHubStandin, call: Call) -> Result:
+    repo = repository_for(standin, call)
+    _require_any_permission(call, ("issues", "pull_requests"), "write")
+    comment = standin.conversations.comments.get(_int_param(call, "comment_id"))
+    if comment is None or comment.full_name.lower() != repo.full_name.lower():
+        raise not_found(call)
+    reaction, new = standin.conversations.react(comment, call.body["content"], f"{standin.app_slug}[bot]")
+    return (201 if new else 200), conversation.reaction_doc(standin.spec, standin.url, reaction), {}
+
+
+def get_collaborator_permission(standin: GitHubStandin, call: Call) -> Result:
+    """A login's role; one the stand-in was not told about does not exist (404, as GitHub for unknown users)."""
+    repo = repository_for(standin, call)
+    _require_permission(call, "metadata", "read")
+    login = call.params["username"]
+    role = standin.conversations.role(repo.full_name, login)
+    if role is None:
+        raise ApiError(404, MSG_NOT_FOUND, docs_url=call.operation.docs_url, recorded=False)
+    return 200, conversation.permission_doc(standin.spec, standin.url, login, role), {}
+
+
+def _require_any_permission(call: Call, names: tuple[str, ...], level: str) -> None:
+    assert call.token is not None
+    granted = [PERMISSION_RANK.get(call.token.permissions.get(name, ""), 0) for name in names]
+    if max(granted) < PERMISSION_RANK[level]:
+        raise ApiError(403, MSG_NOT_ACCESSIBLE, docs_url=call.operation.docs_url)
+
+
+def _int_param(call: Call, name: str) -> int:
+    raw = call.params[name]
+    if not raw.isdigit():
+        raise not_found(call)
+    return int(raw)
+
+
 def _int_query(call: Call, name: str, default: int) -> int:
     raw = call.query.get(name)
     return int(raw) if raw and raw.isdigit() else default
@@ -266,4 +327,12 @@ ROUTES: dict[tuple[str, str], Route] = {
         "installation", list_annotations
     ),
     ("GET", "/repos/{owner}/{repo}/contents/{path}"): Route("installation", get_content),
+    ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"): Route("installation", get_pull_request),
+    ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"): Route("installation", create_issue_comment),
+    ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"): Route(
+        "installation", create_comment_reaction
+    ),
+    ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"): Route(
+        "installation", get_collaborator_permission
+    ),
 }

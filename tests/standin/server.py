@@ -21,6 +21,7 @@ from typing import Any
 from . import auth, documents
 from .api import ROUTES, ApiError, Call, Route
 from .checks import apply_write, new_check_run
+from .conversation import CommentRecord, Conversations, PullRequestRecord, ReactionRecord
 from .gitserve import GIT_PATH, GitProjectRoot
 from .model import (
     DEFAULT_EVENTS,
@@ -83,6 +84,7 @@ class GitHubStandin:
         self._failures: list[_Failure] = []
         self._rate_used: dict[str, int] = {}
         self._rate_reset = int(time.time()) + 3600
+        self.conversations = Conversations()
         self._git_root = GitProjectRoot()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -178,6 +180,34 @@ class GitHubStandin:
         with self._lock:
             runs = sorted(self._check_runs.values(), key=lambda run: run.id)
         return [run for run in runs if full_name is None or run.full_name.lower() == full_name.lower()]
+
+    def add_pull_request(self, full_name: str, number: int, head_sha: str, head_ref: str, base_ref: str = "main",
+                         author: str = "octocat", fork: bool = False) -> PullRequestRecord:
+        """An open pull request of `full_name` (from a fork of `author`'s when fork=True)."""
+        return self.conversations.add_pull_request(
+            PullRequestRecord(full_name, number, head_sha, head_ref, base_ref, author, fork))
+
+    def add_comment(self, full_name: str, number: int, body: str, author: str = "octocat",
+                    author_type: str = "User") -> CommentRecord:
+        """A comment someone wrote on pull request `number` (what an issue_comment webhook is about)."""
+        return self.conversations.add_comment(full_name, number, body, author, author_type)
+
+    def set_permission(self, full_name: str, login: str, role: str) -> None:
+        """`login`'s role on the repository: admin, maintain, write, triage, read or none."""
+        self.conversations.set_role(full_name, login, role)
+
+    def comments(self, full_name: str | None = None, number: int | None = None, *,
+                 by_app: bool = True) -> list[CommentRecord]:
+        """Comments posted (by default only those the app wrote), oldest first."""
+        with self.conversations._lock:
+            found = sorted(self.conversations.comments.values(), key=lambda c: c.id)
+        return [c for c in found if (full_name is None or c.full_name.lower() == full_name.lower())
+                and (number is None or c.issue_number == number)
+                and (not by_app or c.author == f"{self.app_slug}[bot]")]
+
+    def reactions(self, comment_id: int | None = None) -> list[ReactionRecord]:
+        with self.conversations._lock:
+            return [r for r in self.conversations.reactions if comment_id is None or r.comment_id == comment_id]
 
     def issued_tokens(self) -> list[str]:
         with self._lock:

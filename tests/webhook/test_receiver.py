@@ -88,7 +88,7 @@ def test_body_over_25_mb_is_413(github, db):
     ("pull_request", "labeled.payload.json", "pull_request.labeled does not start a run"),
     ("check_suite", "completed.payload.json", "check_suite.completed does not start a run"),
     ("check_run", "created.payload.json", "check_run.created does not start a run"),
-    ("issue_comment", "created.payload.json", "not handled yet"),
+    ("issue_comment", "created.payload.json", "is an issue, not a pull request"),
 ])
 def test_other_actions_are_recorded_and_ignored(github, db, event, filename, detail):
     resp = github.send(event, payload(event, filename), delivery=f"ign-{filename}")

@@ -2,7 +2,8 @@
 
 A handler decides; it never calls GitHub or runs tests. It may record what the event says
 (installations, repositories, runs) through storage functions, in the same transaction as
-the delivery itself, and returns the runs to enqueue.
+the delivery itself, and returns the runs to enqueue (and, for a comment with slash commands,
+that the commands job should act on the delivery).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Decision:
     status: str  # "accepted" | "ignored" | "rejected"
     detail: str
     run_ids: list[int] = field(default_factory=list)
+    comment_job: bool = False  # enqueue jobs.commands.handle_comment(delivery_id) for the comment's commands
 
 
 Handler = Callable[[Event, Session], Decision]
