@@ -30,7 +30,7 @@ from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
 from jobs.repo_config import CONFIG_PATH, RepoConfig, RepoConfigError, effective_limits, parse_config
-from jobs.scoping import scoped_arguments, skipped_report
+from jobs.scoping import requested_arguments, scoped_arguments, skipped_report
 from jobs.triggers import ZERO_SHA, Comparison, comparison_for
 from jobs.workspace import fetch_commit, fetch_for_comparison
 from runners import Outcome, RunResult, TestCase, TestStatus, get_runner, test_plan_for
@@ -145,9 +145,13 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
     monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
     token = api.clone_token()
     fetch_commit(facts.clone_url, facts.head_sha, workspace, token)
-    selection = _select(ctx, facts, config, workspace, token, monitor)
     plan = test_plan_for(workspace)
-    only = scoped_arguments(selection, plan.framework)
+    with storage.session_scope(ctx.sessions) as session:
+        only = requested_arguments(storage.run_request(session, facts.run_id), workspace)
+    selection = None
+    if only is None:  # not narrowed by a slash command: the scope decides
+        selection = _select(ctx, facts, config, workspace, token, monitor)
+        only = scoped_arguments(selection, plan.framework)
     if only is None:
         assert selection is not None
         _finish(ctx, facts.run_id, skipped_report(selection), RunResult(Outcome.EXITED, 0, 0.0))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from checks.output import CheckReport
 from scope import Selection, summary_markdown
+from verdict.errors import PermanentError
 
 SKIPPED_TITLE = "Skipped: no test can be affected by this change"
 NO_TESTS = {"total": 0, "passed": 0, "failed": 0, "skipped": 0, "errors": 0}
@@ -26,3 +30,22 @@ def scoped_arguments(selection: Selection | None, framework: str) -> list[str] |
 def skipped_report(selection: Selection) -> CheckReport:
     return CheckReport(conclusion="skipped", title=SKIPPED_TITLE,
                        summary=f"### {SKIPPED_TITLE}\n\n{summary_markdown(selection)}", totals=dict(NO_TESTS))
+
+
+def requested_arguments(request: dict[str, Any] | None, workspace: Path) -> list[str] | None:
+    """What a slash command asked for: `/retest` node ids, `/test <path>`, `/test all` ([]);
+    None when the run was not narrowed by a command (the scope decides)."""
+    if not request:
+        return None
+    if request.get("only"):
+        return [str(node) for node in request["only"]]
+    target = request.get("target")
+    if not target:
+        return None
+    if target.lower() == "all":
+        return []
+    path = target.strip().lstrip("/")
+    resolved = (workspace / path).resolve()
+    if ".." in Path(path).parts or not resolved.is_relative_to(workspace.resolve()) or not resolved.exists():
+        raise PermanentError(f"/test {target}: no such path in the repository at this commit")
+    return [path]

@@ -45,6 +45,7 @@ def ctx(tmp_path, standin, redis_url, monkeypatch):
                         "WEBHOOK_SECRET": "s", "GITHUB_API_URL": standin.url, "REDIS_URL": redis_url,
                         "DATABASE_URL": f"sqlite:///{tmp_path / 'verdict.db'}", "VERDICT_QUEUE_PREFIX": prefix,
                         "VERDICT_DATA_DIR": str(tmp_path / "data"), "VERDICT_STALE_AFTER": "60",
+                        "VERDICT_RUNNER": "process", "VERDICT_RUN_TIMEOUT": "120",
                         "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
         monkeypatch.setenv(name, value)
     context._context_for.cache_clear()
@@ -339,3 +340,27 @@ def test_a_command_github_refuses_is_explained_and_the_next_one_still_runs(ctx, 
     could_not, help_reply = replies(standin)
     assert could_not.startswith("@wes, Verdict could not do `/ok-to-test`") and "404" in could_not
     assert help_reply == HELP_TEXT
+
+
+def test_retest_and_test_all_run_what_they_ask_for(ctx, standin, repo, bwrap_available):
+    record_repository(ctx, repo)
+    with storage.session_scope(ctx.sessions) as session:
+        first = storage.start_run(session, installation_id=INSTALLATION, repository_id=REPO_ID, head_sha=repo.sha,
+                                  trigger="pull_request.opened", delivery_id=None, pull_numbers=[PULL]).id
+    pipeline.create_check(first)
+    pipeline.execute(first)
+    commands.handle_comment(say(ctx, standin, repo, "/retest")[0])
+    with storage.session_scope(ctx.sessions) as session:
+        retest = storage.latest_runs(session)[0].id
+        assert storage.run_request(session, retest)["only"] == ["tests/test_calculator.py::test_mean"]
+    pipeline.create_check(retest)
+    pipeline.execute(retest)
+    commands.handle_comment(say(ctx, standin, repo, "/test all", login="wes")[0])
+    with storage.session_scope(ctx.sessions) as session:
+        everything = storage.latest_runs(session)[0].id
+    pipeline.create_check(everything)
+    pipeline.execute(everything)
+    titles = [(r.conclusion, r.output["title"]) for r in standin.check_runs(REPO)]
+    assert titles == [("failure", "1 failed, 1 passed, 1 skipped"), ("failure", "1 failed"),
+                      ("failure", "1 failed, 1 passed, 1 skipped")]
+    assert standin.errors == []
