@@ -29,11 +29,12 @@ from jobs import queues
 from jobs.artifacts import collect_artifacts
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
+from jobs.plans import plan_for
 from jobs.repo_config import CONFIG_PATH, RepoConfig, RepoConfigError, effective_limits, parse_config
 from jobs.scoping import requested_arguments, scoped_arguments, skipped_report
 from jobs.triggers import ZERO_SHA, Comparison, comparison_for
 from jobs.workspace import fetch_commit, fetch_for_comparison
-from runners import Outcome, RunResult, TestCase, TestStatus, get_runner, test_plan_for
+from runners import Outcome, RunResult, TestCase, TestStatus, get_runner
 from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
 from verdict.errors import PermanentError, TransientError, VerdictError
 
@@ -141,11 +142,10 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
     config = parse_config(api.read_file(facts.repo, CONFIG_PATH, facts.default_branch))
     limits = effective_limits(config, cpus=ctx.settings.run_cpus, memory_mb=ctx.settings.run_memory_mb,
                               timeout=ctx.settings.run_timeout)
-    runner_name = config.runner or ctx.settings.runner
     monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
     token = api.clone_token()
     fetch_commit(facts.clone_url, facts.head_sha, workspace, token)
-    plan = test_plan_for(workspace)
+    runner_name, plan = plan_for(workspace, config, ctx.settings.runner)
     with storage.session_scope(ctx.sessions) as session:
         only = requested_arguments(storage.run_request(session, facts.run_id), workspace)
     selection = None

@@ -5,6 +5,7 @@ its own code is tested. Every problem carries the line it is on, so it can be sh
 annotation on the file. Known keys:
 
     runner: docker | process | qemu     # which sandbox (default: the worker's VERDICT_RUNNER)
+    command: sh tests/run.sh            # qemu runner: the test command run in the VM (prints TAP/KTAP)
     image: <docker image>               # docker runner only
     resources:                          # each at most the worker's own limit
       cpus: 2
@@ -28,7 +29,7 @@ from verdict.errors import PermanentError
 
 CONFIG_PATH = ".github/verdict.yml"
 RUNNER_NAMES = ("docker", "process", "qemu")
-KNOWN_KEYS = ("runner", "image", "resources", "scope", "trusted", "_extends")
+KNOWN_KEYS = ("runner", "command", "image", "resources", "scope", "trusted", "_extends")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$", re.IGNORECASE)
 
@@ -55,6 +56,7 @@ class Resources:
 @dataclass(frozen=True)
 class RepoConfig:
     runner: str | None = None
+    command: str | None = None
     image: str | None = None
     resources: Resources = Resources()
     scope: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +91,9 @@ def parse_config(text: str | None) -> RepoConfig:
     runner = data.get("runner")
     if runner is not None and runner not in RUNNER_NAMES:
         problem("runner", f"must be one of {', '.join(RUNNER_NAMES)}, got {runner!r}")
+    command = data.get("command")
+    if command is not None and (not isinstance(command, str) or not command.strip()):
+        problem("command", "must be a shell command, e.g. sh tests/run.sh")
     image = data.get("image")
     if image is not None and (not isinstance(image, str) or not image.strip()):
         problem("image", "must be an image name")
@@ -111,7 +116,7 @@ def parse_config(text: str | None) -> RepoConfig:
         problem("_extends", "must be a repository name like .github or org/repo:path")
     if problems:
         raise RepoConfigError(problems)
-    return RepoConfig(runner=runner, image=image, resources=resources, scope=scope,
+    return RepoConfig(runner=runner, command=command, image=image, resources=resources, scope=scope,
                       trusted=tuple(t.lower() for t in trusted), extends=extends)
 
 

@@ -21,6 +21,8 @@ def scoped_arguments(selection: Selection | None, framework: str) -> list[str] |
         return None
     if framework == "pytest":
         chosen = selection.pytest_args()
+    elif framework not in ("jest", "vitest", "mocha"):
+        return []  # e.g. KTAP in a VM: no per-file selection, the whole command runs
     else:
         files = selection.js_test_files()
         chosen = (["--runTestsByPath", *files] if framework == "jest" else files) if files else []

@@ -30,7 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 DELIVERY_STATUSES = ("received", "enqueued", "processed", "ignored", "duplicate", "rejected", "failed")
 RUN_STATUSES = ("queued", "in_progress", "completed")
 CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "timed_out", "action_required", "skipped")
-LOG_STREAMS = ("stdout", "stderr", "verdict")
+LOG_STREAMS = ("stdout", "stderr", "verdict", "console")  # console: a VM's serial console
 
 
 def utcnow() -> datetime:

@@ -83,3 +83,21 @@ def standin():
     server = GitHubStandin().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def qemu_ready() -> None:
+    """QEMU, busybox and a kernel are installed (scripts/install-qemu), or a skip / CI failure."""
+    from runners.errors import RunnerMisconfigured
+    from runners.initramfs import find_busybox
+    from runners.kernel import locate_kernel
+
+    reasons = []
+    if shutil.which("qemu-system-x86_64") is None:
+        reasons.append("qemu-system-x86_64 is not installed")
+    for check in (locate_kernel, find_busybox):
+        try:
+            check()
+        except RunnerMisconfigured as exc:
+            reasons.append(str(exc))
+    need(not reasons, "; ".join(reasons) + " (run scripts/install-qemu)")

@@ -281,3 +281,21 @@ def test_docs_only_pull_request_is_skipped(ctx, standin, repo):
     [check_run] = standin.check_runs(REPO)
     assert (check_run.status, check_run.conclusion) == ("completed", "skipped")
     assert "skip_if_only_changed" in check_run.output["summary"]
+
+
+@pytest.mark.parametrize("how", ["config", "kconfig"])
+def test_kernel_facing_repository_runs_under_qemu(ctx, standin, repo, how, request):
+    request.getfixturevalue("qemu_ready")
+    repo.commit_tree(REPO_ROOT / "examples" / "ktap-selftest", "ktap selftest")
+    if how == "config":
+        repo.sha = repo.write(".github/verdict.yml", "runner: qemu\ncommand: sh tests/run.sh\n", "use qemu")
+    else:
+        repo.sha = repo.write("Kconfig", "config VERDICT_EXAMPLE\n\tbool \"example\"\n", "kernel-facing")
+    run_id = new_run(ctx, repo)
+    pipeline.create_check(run_id)
+    pipeline.execute(run_id)
+    [check_run] = standin.check_runs(REPO)
+    assert (check_run.conclusion, check_run.output["title"]) == ("success", "5 passed, 1 skipped")
+    with storage.session_scope(ctx.sessions) as session:
+        log = "\n".join(line.text for line in storage.log_lines(session, run_id))
+    assert "with the qemu runner" in log and "KTAP version 1" in log
