@@ -69,15 +69,35 @@ class JsResolver:
             found = self._file_or_dir(posixpath.join(options["baseUrl"], spec))
         return found or self._via_workspace(spec)
 
-    def _file_or_dir(self, base: str) -> str | None:
+    def _file_or_dir(self, base: str, *, follow_main: bool = True) -> str | None:
         base = posixpath.normpath(base)
-        if base.startswith("..") or base == ".":
+        if base.startswith(".."):
             return None
+        if base == ".":  # the repository root, e.g. require('../') from test/
+            return self._package_main("") if follow_main else None
         stem, ext = posixpath.splitext(base)
         candidates = [base] + [base + e for e in EXTS]
         candidates += [stem + e for e in JS_TO_TS.get(ext, ())]
-        candidates += [f"{base}/index{e}" for e in EXTS]
-        return next((c for c in candidates if c in self.files), None)
+        found = next((c for c in candidates if c in self.files), None)
+        if found is None and follow_main:
+            found = self._package_main(base)  # a folder with a package.json naming its entry point
+        if found is None:
+            found = next((c for c in (f"{base}/index{e}" for e in EXTS) if c in self.files), None)
+        return found
+
+    def _package_main(self, folder: str) -> str | None:
+        """A folder's entry point: package.json `main` (or `module`/`source`), else its index file."""
+        manifest = posixpath.join(folder, "package.json") if folder else "package.json"
+        data = load_jsonc(self.read(manifest)) if manifest in self.files else None
+        if isinstance(data, dict):
+            for key in ("source", "module", "main"):
+                entry = data.get(key)
+                if isinstance(entry, str) and entry.strip():
+                    found = self._file_or_dir(posixpath.join(folder, entry) if folder else entry, follow_main=False)
+                    if found:
+                        return found
+        index = [f"{folder}/index{e}" if folder else f"index{e}" for e in EXTS]
+        return next((c for c in index if c in self.files), None)
 
     def _via_paths(self, spec: str, options: dict[str, Any]) -> str | None:
         paths, root = options.get("paths"), options.get("pathsBase", "")

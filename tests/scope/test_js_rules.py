@@ -18,7 +18,13 @@ TSCONFIG = """{
 }
 """
 PROJECT = {
-    "package.json": json.dumps({"name": "app", "workspaces": ["packages/*"]}),
+    "package.json": json.dumps({"name": "app", "main": "src/root/main.js", "workspaces": ["packages/*"]}),
+    "src/root/main.js": "module.exports = require('./impl');\n",
+    "src/root/impl.js": "module.exports = 1;\n",
+    "test/root_require.js": "const p = require('../');\n",
+    "src/pkgdir/package.json": json.dumps({"main": "entry.js"}),
+    "src/pkgdir/entry.js": "module.exports = 1;\n",
+    "tests/pkgdir.test.js": "const p = require('../src/pkgdir');\n",
     "tsconfig.json": TSCONFIG,
     "packages/shared/package.json": json.dumps({"name": "@acme/shared", "main": "index.js"}),
     "packages/shared/index.js": "module.exports = {};\n",
@@ -65,6 +71,8 @@ CASES = [
     ("imported JSON file", "src/fixtures/data.json", {"tests/json.test.js"}),
     ("comments, strings and regexes are not imports", "src/ignored/x.js", set()),
     ("changed test selects itself", "tests/alias.test.ts", {"tests/alias.test.ts"}),
+    ("require('../') is the package root's main", "src/root/impl.js", {"test/root_require.js"}),
+    ("a folder's package.json main", "src/pkgdir/entry.js", {"tests/pkgdir.test.js"}),
 ]
 
 
@@ -87,7 +95,7 @@ def test_js_rule(project, rule, changed, expected):
         (project.path / changed).write_text(original)
     assert selection.mode == "affected", selection.reason
     assert selected_files(selection) == expected
-    assert selection.total_test_files == 12
+    assert selection.total_test_files == 14
     assert selection.js_test_files() == sorted(expected)
     assert selection.pytest_args() == []
 
