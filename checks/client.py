@@ -34,7 +34,7 @@ class CheckRunsAPI(Protocol):
     """What a job needs from GitHub for one installation."""
 
     def create_check_run(self, repo: str, *, name: str, head_sha: str, details_url: str,
-                         external_id: str, status: str = "queued") -> int: ...
+                         external_id: str, status: str = "queued", **fields: Any) -> int: ...
 
     def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None: ...
 
@@ -44,7 +44,9 @@ class CheckRunsAPI(Protocol):
 class RepoContentsAPI(Protocol):
     """Reading one file of a repository at a ref (the repository config, from the default branch)."""
 
-    def read_file(self, repo: str, path: str, ref: str) -> str | None: ...
+    def read_file(self, repo: str, path: str, ref: str) -> str | None:
+        """The file's text at `ref` ("" for the repository's default branch), None when it is not there."""
+        ...
 
 
 def retry_decision(exc: GitHubException, retry_count: int) -> RetryOption:
@@ -151,10 +153,11 @@ class InstallationClient:
         return self._app.installation_token(self.installation_id)
 
     def create_check_run(self, repo: str, *, name: str, head_sha: str, details_url: str,
-                         external_id: str, status: str = "queued") -> int:
+                         external_id: str, status: str = "queued", **fields: Any) -> int:
+        """Create a check run; `fields` are further body fields (output, conclusion, actions, ...)."""
         owner, name_ = repo.split("/", 1)
         body = {"name": name, "head_sha": head_sha, "status": status, "details_url": details_url,
-                "external_id": external_id}
+                "external_id": external_id, **{k: v for k, v in fields.items() if v is not None}}
         try:
             gh = self._app._client(self.installation_id)  # keep a reference: githubkit's namespaces hold weak ones
             resp = gh.rest.checks.create(owner, name_, data=cast(Any, body))
@@ -180,13 +183,16 @@ def _read_file(client: InstallationClient, repo: str, path: str, ref: str) -> st
     owner, name = repo.split("/", 1)
     try:
         gh = client._app._client(client.installation_id)
-        data = gh.rest.repos.get_content(owner, name, path, ref=ref).parsed_data
+        # no ref: GitHub reads the repository's default branch
+        answer = gh.rest.repos.get_content(owner, name, path, ref=ref) if ref else gh.rest.repos.get_content(
+            owner, name, path)
+        data = answer.parsed_data
     except RequestFailed as exc:
         if exc.response.status_code == 404:
             return None
-        raise translate(exc, f"reading {path} at {ref} in {repo}") from exc
+        raise translate(exc, f"reading {path} at {ref or 'the default branch'} in {repo}") from exc
     except Exception as exc:
-        raise translate(exc, f"reading {path} at {ref} in {repo}") from exc
+        raise translate(exc, f"reading {path} at {ref or 'the default branch'} in {repo}") from exc
     if getattr(data, "type", None) != "file" or getattr(data, "encoding", None) != "base64":
         return None  # a directory, symlink or submodule is not a config file
     return base64.b64decode(data.content).decode("utf-8", errors="replace")  # type: ignore[union-attr]

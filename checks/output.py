@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from runners.result import Outcome, RunResult, TestCase, TestStatus
 
 CHECK_NAME = "Verdict"
+CONFIG_CHECK_NAME = "verdict/config"
+# Check run buttons (GitHub: at most 3; label ≤ 20, description ≤ 40, identifier ≤ 20 characters).
+APPROVE_ACTION = {"label": "Approve run", "description": "Run this commit's tests", "identifier": "approve"}
+RERUN_FAILED_ACTION = {"label": "Re-run failed", "description": "Run only the tests that failed again",
+                       "identifier": "rerun-failed"}
+RERUN_ALL_ACTION = {"label": "Re-run all", "description": "Run the whole suite again", "identifier": "rerun-all"}
+APPROVAL_TITLE = "Approval needed to run this pull request"
 MAX_OUTPUT_BYTES = 65_535
 MAX_ANNOTATION_MESSAGE_BYTES = 64 * 1024 - 1
 MAX_TITLE_CHARS = 255
@@ -130,6 +137,37 @@ def report_for(result: RunResult, *, details_url: str | None = None, preamble: s
         annotations=annotations_for(result.failures),
         totals=totals,
     )
+
+
+def actions_for(conclusion: str, failed: bool) -> list[dict[str, str]]:
+    """The buttons a completed check run offers: approve a run that waits, re-run a finished one."""
+    if conclusion == "action_required":
+        return [dict(APPROVE_ACTION)]
+    return [dict(RERUN_FAILED_ACTION), dict(RERUN_ALL_ACTION)] if failed else [dict(RERUN_ALL_ACTION)]
+
+
+def approval_report(why: str, details_url: str | None = None) -> CheckReport:
+    """A pull request run that waits until someone with write access approves its head commit."""
+    summary = (f"### {APPROVAL_TITLE}\n\nThis pull request is {why}, so Verdict does not run its code until "
+               "someone with write access to this repository (or listed as `trusted` in `.github/verdict.yml`) "
+               "approves this commit: press **Approve run** above, or comment `/ok-to-test` on the pull request."
+               "\n\nThe approval is for this commit only: a new push needs a new approval.")
+    if details_url:
+        summary += f"\n\nRun page: {details_url}"
+    return CheckReport(conclusion="action_required", title=APPROVAL_TITLE, summary=summary)
+
+
+def config_report(path: str, problems: Sequence[tuple[int, str]]) -> CheckReport:
+    """The "verdict/config" check run: one failure annotation per problem, on its line of `path`."""
+    title = f"Invalid {path}"
+    listed = "\n".join(f"- line {line}: {_md(message)}" for line, message in problems)
+    summary = (f"### {title}\n\n{listed}\n\nVerdict did not run the tests: fix `{path}` on the default branch "
+               "(and any file it `_extends`), then re-run.")
+    annotations = [{"path": path, "start_line": line, "end_line": line, "annotation_level": "failure",
+                    "title": title, "message": truncate_utf8(message, MAX_ANNOTATION_MESSAGE_BYTES, note="…")}
+                   for line, message in problems]
+    return CheckReport(conclusion="failure", title=title, summary=truncate_utf8(summary, MAX_OUTPUT_BYTES),
+                       annotations=annotations)
 
 
 def error_report(title: str, explanation: str, *, conclusion: str = "neutral") -> CheckReport:

@@ -8,7 +8,9 @@ Each accepted command is acknowledged with an `eyes` reaction on the comment.
 
 Runs a command starts carry `runs.request` (see storage.models.Run.request):
 `/test [all|<path>]` → {"command": "test", "by", "target"?}; `/retest` → {"command": "retest",
-"by", "only": [pytest node ids of the tests that failed last time]}.
+"by", "only": [pytest node ids of the tests that failed last time]}. `/ok-to-test` records the approval
+of the head commit and, when that commit's run waits for approval (or it has none), starts a new run.
+Work of a suspended or removed installation is dropped.
 
 Redis keys, all under "<queue prefix>:commands:":
   permission:<installation>:<repository>:<login>  the login's role, cached PERMISSION_TTL s
@@ -25,27 +27,25 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from rq.command import send_stop_job_command
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
-
 import storage
 from checks import ConversationAPI, ConversationClient, PullRequest, RepoContentsAPI
 from jobs import queues
+from jobs.access import PERMISSION_TTL, can_write, installation_stopped
+from jobs.cancelling import CANCELLED_TITLE, cancel_runs
 from jobs.context import JobContext, current
 from jobs.explain import MAX_COMMENT_BYTES, explanation, failed_node_ids, fit
-from jobs.repo_config import CONFIG_PATH, RepoConfigError, parse_config
+from jobs.repo_config import CONFIG_PATH, RepoConfigError, load_config
 from verdict.errors import PermanentError
 from webhook.commands import HELP_TEXT, Command, parse_commands
 
 log = logging.getLogger(__name__)
 
 PRIVILEGED = ("test", "retest", "cancel", "ok-to-test")
-PERMISSION_TTL = 60
 DEBOUNCE_SECONDS = 60
 RUNS_PER_MINUTE = 20  # command-started runs per installation per minute
 DONE_TTL = 24 * 3600
-CANCELLED_TITLE = "Cancelled"
-__all__ = ["MAX_COMMENT_BYTES", "CommentFacts", "Conversation", "handle_comment"]
+__all__ = ["CANCELLED_TITLE", "MAX_COMMENT_BYTES", "PERMISSION_TTL", "CommentFacts", "Conversation",
+           "handle_comment", "start_run_once"]
 
 
 class CommandsAPI(ConversationAPI, RepoContentsAPI, Protocol):
@@ -90,6 +90,9 @@ def handle_comment(delivery_id: str) -> None:
     facts = comment_facts(ctx, delivery_id)
     if facts is None:
         log.warning("delivery %s: not a recorded issue_comment; nothing to do", delivery_id)
+        return
+    if stopped := installation_stopped(ctx, facts.installation_id):
+        log.warning("delivery %s: %s; its commands are dropped", delivery_id, stopped)
         return
     Conversation(ctx, ConversationClient(ctx.github, facts.installation_id), facts).run()
 
@@ -150,7 +153,8 @@ class Conversation:
     def retest(self, command: Command) -> None:
         pull = self.pull()
         with storage.session_scope(self.ctx.sessions) as session:
-            run = storage.latest_completed_run(session, self.facts.repository_id, pull.head_sha)
+            run = storage.latest_completed_run(session, self.facts.repository_id, pull.head_sha,
+                                               installation_id=self.facts.installation_id)
             only = failed_node_ids(storage.test_results(session, run.id)) if run else []
         if not only:
             why = "no run of it has finished yet" if run is None else "nothing failed in its latest run"
@@ -161,32 +165,19 @@ class Conversation:
     def cancel(self, command: Command) -> None:
         who, number = self.facts.login, self.facts.pull_number
         with storage.session_scope(self.ctx.sessions) as session:
-            active = [run.id for run in storage.active_runs_for_pull(session, self.facts.repository_id, number)]
-        cancelled = []
-        for run_id in active:
-            with storage.session_scope(self.ctx.sessions) as session:
-                finished = storage.finish_run(
-                    session, run_id, conclusion="cancelled", title=CANCELLED_TITLE,
-                    summary=f"Cancelled by @{who} with `/cancel` on #{number}.", note=f"cancelled by @{who}")
-            if finished:  # a run that completed meanwhile keeps its own verdict
-                cancelled.append(run_id)
-                self.stop_job(run_id)
-                queues.enqueue_publish(self.ctx.redis, self.ctx.settings, run_id)
+            active = [run.id for run in storage.active_runs_for_pull(session, self.facts.repository_id, number,
+                                                                      installation_id=self.facts.installation_id)]
+        cancelled = cancel_runs(self.ctx, active, title=CANCELLED_TITLE, note=f"cancelled by @{who}",
+                                summary=f"Cancelled by @{who} with `/cancel` on #{number}.")
         log.info("delivery %s: @%s cancelled runs %s of #%s", self.facts.delivery_id, who, cancelled, number)
         if not cancelled:
             self.reply(f"@{who}, there is nothing to cancel: no run of #{number} is queued or in progress.")
 
-    def stop_job(self, run_id: int) -> None:
-        """Stop the worker running it, if one is (the run is already completed, so a late result is dropped)."""
-        try:
-            send_stop_job_command(self.ctx.redis, queues.job_id(self.ctx.settings, "execute", run_id))
-        except (InvalidJobOperation, NoSuchJobError):
-            pass  # not started yet: its job finds the run completed and does nothing
-
     def explain(self, command: Command) -> None:
         pull = self.pull()
         with storage.session_scope(self.ctx.sessions) as session:
-            run = storage.latest_completed_run(session, self.facts.repository_id, pull.head_sha)
+            run = storage.latest_completed_run(session, self.facts.repository_id, pull.head_sha,
+                                               installation_id=self.facts.installation_id)
             rows = storage.test_results(session, run.id) if run else []
             text = explanation(self.facts.login, pull.head_sha, run, rows,
                                self.ctx.details_url(run.id) if run else None)
@@ -198,30 +189,31 @@ class Conversation:
             storage.approve(session, installation_id=self.facts.installation_id,
                             repository_id=self.facts.repository_id, pull_number=self.facts.pull_number,
                             head_sha=pull.head_sha, approved_by=self.facts.login)
+            latest = storage.latest_run(session, self.facts.repository_id, pull.head_sha,
+                                        installation_id=self.facts.installation_id)
+            waiting = latest is not None and latest.conclusion == "action_required"
         log.info("delivery %s: @%s approved %s of #%s", self.facts.delivery_id, self.facts.login,
                  pull.head_sha[:12], self.facts.pull_number)
+        if waiting:  # its run waited for this approval: a new run (and check run) for the approved commit
+            self.start_run("issue_comment.ok-to-test", None)
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def start_run(self, trigger: str, request: dict) -> None:
+    def start_run(self, trigger: str, request: dict | None) -> None:
         pull = self.pull()
-        with storage.session_scope(self.ctx.sessions) as session:
-            earlier = [run.id for run in storage.runs_for_delivery(session, self.facts.delivery_id)
-                       if (run.trigger, run.head_sha, run.request) == (trigger, pull.head_sha, request)]
-        if not earlier and not self.within_run_limit():
+        if not self.already_started(trigger, pull.head_sha, request) and not self.within_run_limit():
             return
-        run_id = earlier[0] if earlier else None  # a retried job reuses the run it already started
-        if run_id is None:
-            with storage.session_scope(self.ctx.sessions) as session:
-                run = storage.start_run(
-                    session, installation_id=self.facts.installation_id, repository_id=self.facts.repository_id,
-                    head_sha=pull.head_sha, trigger=trigger, delivery_id=self.facts.delivery_id,
-                    head_branch=pull.head_ref, pull_numbers=[pull.number], rerun=True, request=request)
-                assert run is not None  # rerun=True always queues
-                run_id = run.id
-        queues.enqueue_runs(self.ctx.redis, self.ctx.settings, [run_id])
+        run_id = start_run_once(self.ctx, installation_id=self.facts.installation_id,
+                                repository_id=self.facts.repository_id, delivery_id=self.facts.delivery_id,
+                                head_sha=pull.head_sha, head_branch=pull.head_ref, pull_numbers=[pull.number],
+                                trigger=trigger, request=request)
         log.info("delivery %s: run %s queued for %s by @%s (%s)", self.facts.delivery_id, run_id,
                  pull.head_sha[:12], self.facts.login, request)
+
+    def already_started(self, trigger: str, head_sha: str, request: dict | None) -> bool:
+        with storage.session_scope(self.ctx.sessions) as session:
+            return any((run.trigger, run.head_sha, run.request) == (trigger, head_sha, request)
+                       for run in storage.runs_for_delivery(session, self.facts.delivery_id))
 
     def may_act(self) -> bool:
         if self._allowed is None:
@@ -229,17 +221,12 @@ class Conversation:
         return self._allowed
 
     def can_write(self) -> bool:
-        key = self._key("permission", self.facts.installation_id, self.facts.repository_id, self.facts.login.lower())
-        cached = self.ctx.redis.get(key)
-        if cached is not None:
-            return cached == b"write"
-        allowed = self.api.permission(self.facts.repo, self.facts.login).can_write
-        self.ctx.redis.set(key, "write" if allowed else "no", ex=PERMISSION_TTL)
-        return allowed
+        return can_write(self.ctx, self.api, installation_id=self.facts.installation_id,
+                         repository_id=self.facts.repository_id, repo=self.facts.repo, login=self.facts.login)
 
     def is_trusted(self) -> bool:
         try:
-            config = parse_config(self.api.read_file(self.facts.repo, CONFIG_PATH, self.facts.default_branch))
+            config = load_config(self.api, self.facts.repo, self.facts.default_branch)
         except RepoConfigError as exc:
             log.warning("delivery %s: %s; nobody is trusted by it", self.facts.delivery_id, exc)
             return False
@@ -295,3 +282,22 @@ class Conversation:
 
     def _key(self, *parts: object) -> str:
         return ":".join([self.ctx.settings.queue_prefix, "commands", *map(str, parts)])
+
+
+def start_run_once(ctx: JobContext, *, installation_id: int, repository_id: int, delivery_id: str, head_sha: str,
+                   head_branch: str | None, pull_numbers: list[int], trigger: str, request: dict | None) -> int:
+    """Queue a new attempt for a person's request (a command, a button) and its jobs; a retried job
+    reuses the run its delivery already started for the same request."""
+    with storage.session_scope(ctx.sessions) as session:
+        earlier = [run.id for run in storage.runs_for_delivery(session, delivery_id)
+                   if (run.trigger, run.head_sha, run.request) == (trigger, head_sha, request)]
+        if earlier:
+            run_id = earlier[0]
+        else:
+            run = storage.start_run(session, installation_id=installation_id, repository_id=repository_id,
+                                    head_sha=head_sha, trigger=trigger, delivery_id=delivery_id,
+                                    head_branch=head_branch, pull_numbers=pull_numbers, rerun=True, request=request)
+            assert run is not None  # rerun=True always queues
+            run_id = run.id
+    queues.enqueue_runs(ctx.redis, ctx.settings, [run_id])
+    return run_id

@@ -16,9 +16,15 @@ from pathlib import Path
 
 import storage
 from checks import (
+    CONFIG_CHECK_NAME,
+    ConversationClient,
     GitHubPermanentError,
     InstallationClient,
+    actions_for,
+    approval_report,
     complete,
+    config_report,
+    create_config_check,
     create_queued,
     error_report,
     mark_in_progress,
@@ -26,11 +32,19 @@ from checks import (
 )
 from checks.output import CheckReport, annotations_for, details_for
 from jobs import queues
+from jobs.access import approval_needed_because, can_write, drop_run, installation_stopped, is_trusted
 from jobs.artifacts import collect_artifacts
+from jobs.cancelling import supersede_older_heads
 from jobs.context import JobContext, current
 from jobs.monitor import RunMonitor
 from jobs.plans import plan_for
-from jobs.repo_config import CONFIG_PATH, RepoConfig, RepoConfigError, effective_limits, parse_config
+from jobs.repo_config import (
+    CONFIG_PATH,
+    RepoConfig,
+    RepoConfigError,
+    effective_limits,
+    load_config,
+)
 from jobs.scoping import requested_arguments, scoped_arguments, skipped_report
 from jobs.triggers import ZERO_SHA, Comparison, comparison_for
 from jobs.workspace import fetch_commit, fetch_for_comparison
@@ -69,14 +83,23 @@ def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
 
 
 def create_check(run_id: int) -> None:
-    """Show the run on GitHub as `queued`, then hand it to the runs queue."""
+    """Show the run on GitHub as `queued`, then decide whether it may run before handing it to the runs queue.
+
+    A pull request's new head cancels the runs of its older heads. The config (default branch, with what it
+    `_extends`) must be valid: if not, a "verdict/config" check run shows the problems on the file's lines and
+    the run fails without running anything. A fork's (or a newcomer's) run waits for approval of its head
+    commit: it completes as `action_required` with an "Approve run" button. A suspended or removed
+    installation's run is dropped.
+    """
     ctx = current()
     facts = _facts(ctx, run_id)
     if facts is None or facts.status == "completed":
         log.info("run %s: nothing to create (%s)", run_id, "missing" if facts is None else "completed")
         return
+    if _dropped(ctx, run_id, facts.installation_id):
+        return
+    api = ConversationClient(ctx.github, facts.installation_id)
     if facts.check_run_id is None:
-        api = ctx.github.installation(facts.installation_id)
         try:
             check_run_id = create_queued(api, facts.repo, head_sha=facts.head_sha,
                                          details_url=ctx.details_url(run_id), run_id=run_id)
@@ -86,7 +109,106 @@ def create_check(run_id: int) -> None:
         with storage.session_scope(ctx.sessions) as session:
             storage.set_check_run_id(session, run_id, check_run_id)
         log.info("run %s: check run %s queued on %s@%s", run_id, check_run_id, facts.repo, facts.head_sha[:12])
+    gate = _gate_facts(ctx, run_id)
+    if gate.trigger.startswith("pull_request.") and gate.pull_numbers:
+        supersede_older_heads(ctx, installation_id=facts.installation_id, repository_id=gate.repository_id,
+                              run_id=run_id, head_sha=facts.head_sha, pull_numbers=gate.pull_numbers,
+                              newer_url=ctx.details_url(run_id))
+    try:
+        config = load_config(api, facts.repo, facts.default_branch)
+        why = _awaits_approval(ctx, api, facts, gate, config)
+    except RepoConfigError as exc:
+        _fail_on_config(ctx, api, facts, exc)
+        return
+    except PermanentError as exc:
+        _finish_with_error(ctx, run_id, "Verdict could not run the tests", exc)
+        publish_or_enqueue(ctx, run_id)
+        return
+    if why is not None:
+        _hold_for_approval(ctx, facts, why)
+        return
     queues.enqueue_execute(ctx.redis, ctx.settings, run_id)
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What create_check needs beyond RunFacts: who asked, which pull requests, the approval gate."""
+
+    repository_id: int
+    trigger: str
+    pull_numbers: list[int]
+    request: dict | None
+    gate: dict | None
+
+
+def _gate_facts(ctx: JobContext, run_id: int) -> GateFacts:
+    with storage.session_scope(ctx.sessions) as session:
+        run = storage.get_run(session, run_id)
+        assert run is not None
+        return GateFacts(run.repository_id, run.trigger, [int(n) for n in run.pull_numbers or []],
+                         dict(run.request) if run.request else None, dict(run.gate) if run.gate else None)
+
+
+def _dropped(ctx: JobContext, run_id: int, installation_id: int) -> bool:
+    """A suspended or removed installation's run is finished as cancelled, with the reason in its log."""
+    stopped = installation_stopped(ctx, installation_id)
+    if stopped is None:
+        return False
+    drop_run(ctx, run_id, stopped)
+    return True
+
+
+def _dropped_before_start(ctx: JobContext, run_id: int) -> bool:
+    facts = _facts(ctx, run_id)
+    return facts is not None and facts.status == "queued" and _dropped(ctx, run_id, facts.installation_id)
+
+
+def _awaits_approval(ctx: JobContext, api: ConversationClient, facts: RunFacts, gate: GateFacts,
+                     config: RepoConfig) -> str | None:
+    """Why this run must wait for approval, or None when it may run.
+
+    A run someone with write access asked for (a command or a button: `request.by`) runs; so does a pull
+    request by a trusted author, or one whose head commit was approved in this installation.
+    """
+    if gate.gate is None or (gate.request or {}).get("by"):
+        return None
+    why = approval_needed_because(gate.gate)
+    author = str(gate.gate.get("author") or "")
+    if why is None or (author and is_trusted(config, author)):
+        return None
+    with storage.session_scope(ctx.sessions) as session:
+        if storage.is_approved(session, gate.repository_id, facts.head_sha, installation_id=facts.installation_id):
+            return None
+    if author and can_write(ctx, api, installation_id=facts.installation_id, repository_id=gate.repository_id,
+                            repo=facts.repo, login=author):
+        return None
+    return why
+
+
+def _hold_for_approval(ctx: JobContext, facts: RunFacts, why: str) -> None:
+    report = approval_report(why, ctx.details_url(facts.run_id))
+    with storage.session_scope(ctx.sessions) as session:
+        storage.append_log(session, facts.run_id, "verdict", f"waiting for approval: this pull request is {why}")
+        storage.finish_run(session, facts.run_id, conclusion=report.conclusion, title=report.title,
+                           summary=report.summary, note="waiting for approval")
+    log.info("run %s: %s@%s waits for approval (%s)", facts.run_id, facts.repo, facts.head_sha[:12], why)
+    publish_or_enqueue(ctx, facts.run_id)
+
+
+def _fail_on_config(ctx: JobContext, api: ConversationClient, facts: RunFacts, exc: RepoConfigError) -> None:
+    """A separate "verdict/config" check run with the problems on the file's lines; the run fails, untested."""
+    report = config_report(CONFIG_PATH, [(p.line, p.message) for p in exc.problems])
+    created = f"{ctx.settings.queue_prefix}:config-check:{facts.run_id}"  # once, however often this job is retried
+    if not ctx.redis.exists(created):
+        create_config_check(api, facts.repo, head_sha=facts.head_sha, details_url=ctx.details_url(facts.run_id),
+                            run_id=facts.run_id, report=report)
+        ctx.redis.set(created, 1, ex=7 * 86400)
+    problems = "\n".join(f"- line {p.line}: {p.message}" for p in exc.problems)
+    _finish_with_error(ctx, facts.run_id, f"Invalid {CONFIG_PATH}", exc,
+                       explanation=f"`{CONFIG_PATH}` on the default branch is invalid, so no test was run "
+                                   f"(the **{CONFIG_CHECK_NAME}** check shows each problem on its line):"
+                                   f"\n\n{problems}")
+    publish_or_enqueue(ctx, facts.run_id)
 
 
 def _abandon(ctx: JobContext, facts: RunFacts, exc: GitHubPermanentError) -> None:
@@ -106,6 +228,8 @@ def _abandon(ctx: JobContext, facts: RunFacts, exc: GitHubPermanentError) -> Non
 def execute(run_id: int) -> None:
     """Fetch the commit, run its tests in a sandbox, store the results, then publish them."""
     ctx = current()
+    if _dropped_before_start(ctx, run_id):
+        return
     with storage.session_scope(ctx.sessions) as session:
         if not storage.claim_run(session, run_id, worker=ctx.worker_name, runner=ctx.settings.runner):
             log.info("run %s: not queued any more; nothing to do", run_id)
@@ -139,7 +263,7 @@ def execute(run_id: int) -> None:
 def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, workspace: Path,
                monitor: RunMonitor) -> None:
     # The configuration comes from the default branch, never from the commit under test.
-    config = parse_config(api.read_file(facts.repo, CONFIG_PATH, facts.default_branch))
+    config = load_config(api, facts.repo, facts.default_branch)
     limits = effective_limits(config, cpus=ctx.settings.run_cpus, memory_mb=ctx.settings.run_memory_mb,
                               timeout=ctx.settings.run_timeout)
     monitor.note(f"fetching {facts.head_sha} from {facts.clone_url}")
@@ -249,8 +373,14 @@ def publish_or_enqueue(ctx: JobContext, run_id: int) -> None:
 
 
 def publish(run_id: int) -> None:
-    """Send a finished run's verdict to its check run (idempotent: once reported, never again)."""
+    """Send a finished run's verdict to its check run, with its buttons (idempotent: once reported, never again)."""
     ctx = current()
+    facts = _facts(ctx, run_id)
+    if facts is not None and (stopped := installation_stopped(ctx, facts.installation_id)):
+        log.warning("run %s: not published: %s", run_id, stopped)
+        with storage.session_scope(ctx.sessions) as session:
+            storage.mark_reported(session, run_id)  # GitHub refuses this installation's tokens
+        return
     with storage.session_scope(ctx.sessions) as session:
         run = storage.get_run(session, run_id)
         if run is None or run.status != "completed" or run.reported_at or not run.check_run_id:
@@ -264,8 +394,9 @@ def publish(run_id: int) -> None:
                              summary=run.summary or "", text=details_for(failures),
                              annotations=annotations_for(failures))
         target = (run.installation_id, repo.full_name, run.check_run_id)
+        actions = actions_for(report.conclusion, bool(failures))
     try:
-        complete(ctx.github.installation(target[0]), target[1], target[2], report)
+        complete(ctx.github.installation(target[0]), target[1], target[2], report, actions=actions)
     except PermanentError as exc:
         log.error("run %s: GitHub refused the result: %s", run_id, exc)
         raise

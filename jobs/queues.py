@@ -34,7 +34,7 @@ def runs_queue(redis: Redis, settings: Settings) -> Queue:
 def job_id(settings: Settings, step: str, key: int | str) -> str:
     """Job ids are global in Redis: the queue prefix keeps deployments sharing a Redis apart.
 
-    `key` is the run id, or for the comment-commands job ("comment") the delivery id.
+    `key` is the run id, or for the conversation jobs ("comment", "action") the delivery id.
     """
     return f"{re.sub(r'[^A-Za-z0-9_-]', '-', settings.queue_prefix)}-{step}-{key}"
 
@@ -67,15 +67,30 @@ def enqueue_publish(redis: Redis, settings: Settings, run_id: int) -> bool:
                          job_id(settings, "publish", run_id), retry=GITHUB_RETRY, job_timeout=300)
 
 
-def enqueue_comment(redis: Redis, settings: Settings, delivery_id: str) -> bool:
-    """The slash commands of one `issue_comment` delivery (short GitHub calls: the checks queue)."""
-    return _enqueue_once(checks_queue(redis, settings), "jobs.commands.handle_comment", delivery_id,
-                         job_id(settings, "comment", delivery_id), retry=GITHUB_RETRY, job_timeout=300)
+# The deliveries a person's request arrives in, and the job that checks who asked and acts:
+# event -> (action, job function, job id step)
+CONVERSATION_JOBS = {
+    "issue_comment": ("created", "jobs.commands.handle_comment", "comment"),
+    "check_run": ("requested_action", "jobs.actions.handle_requested_action", "action"),
+}
+
+
+def has_conversation_job(event: str, action: str | None) -> bool:
+    """Whether an accepted delivery of this event and action is handled by a conversation job."""
+    return event in CONVERSATION_JOBS and CONVERSATION_JOBS[event][0] == action
+
+
+def enqueue_comment(redis: Redis, settings: Settings, delivery_id: str, event: str = "issue_comment") -> bool:
+    """The slash commands of one `issue_comment` delivery, or the button of one `check_run.requested_action`
+    (short GitHub calls: the checks queue)."""
+    _, func, step = CONVERSATION_JOBS[event]
+    return _enqueue_once(checks_queue(redis, settings), func, delivery_id,
+                         job_id(settings, step, delivery_id), retry=GITHUB_RETRY, job_timeout=300)
 
 
 def enqueue_delivery(redis: Redis, settings: Settings, delivery_id: str, *, run_ids: Iterable[int],
-                     comment_job: bool) -> None:
-    """Everything a recorded delivery decided on: its runs, and its comment's commands."""
+                     comment_job: bool, event: str = "issue_comment") -> None:
+    """Everything a recorded delivery decided on: its runs, and its conversation job (commands, buttons)."""
     enqueue_runs(redis, settings, run_ids)
     if comment_job:
-        enqueue_comment(redis, settings, delivery_id)
+        enqueue_comment(redis, settings, delivery_id, event)

@@ -6,7 +6,8 @@ a run is a conditional update only one of them wins).
   (killed, crashed, machine gone): its check run is completed as `cancelled` with an
   explanation, and a new attempt with a new check run is queued once.
 - A completed run whose result never reached GitHub is published again.
-- A delivery recorded while the queue was unreachable is enqueued (its runs, or its comment's commands).
+- A delivery recorded while the queue was unreachable is enqueued (its runs, or its comment's commands
+  or check run button).
 - A run still queued whose job was lost (Redis flushed, retries exhausted) is enqueued
   again; one that could not start within a day is completed as `cancelled`.
 """
@@ -45,15 +46,15 @@ def reap(ctx: JobContext, now: datetime | None = None) -> dict[str, int]:
     with storage.session_scope(ctx.sessions) as session:
         unreported = [r.id for r in storage.unreported_completed_runs(session)
                       if r.check_run_id and r.completed_at and r.completed_at < cutoff]
-        stuck = [(d.id, d.event, storage.queued_run_ids_for_delivery(session, d.id))
+        stuck = [(d.id, d.event, d.action, storage.queued_run_ids_for_delivery(session, d.id))
                  for d in storage.deliveries_with_status(session, "received", older_than=now - timedelta(seconds=30))]
     for run_id in unreported:
         queues.enqueue_publish(ctx.redis, ctx.settings, run_id)
         counts["republished"] += 1
-    for delivery_id, event, run_ids in stuck:
-        # A "received" issue_comment delivery is an accepted comment whose commands job never reached Redis.
+    for delivery_id, event, action, run_ids in stuck:
+        # A "received" comment or button delivery was accepted, but its conversation job never reached Redis.
         queues.enqueue_delivery(ctx.redis, ctx.settings, delivery_id, run_ids=run_ids,
-                                comment_job=event == "issue_comment")
+                                comment_job=queues.has_conversation_job(event, action), event=event)
         with storage.session_scope(ctx.sessions) as session:
             storage.set_delivery_status(session, delivery_id, "enqueued", "enqueued by the reaper")
         counts["enqueued_deliveries"] += 1

@@ -13,7 +13,7 @@ annotation on the file. Known keys:
       timeout: 20m                      # seconds as a number, or 90s / 20m / 1h
     scope: {...}                        # which tests a change selects (scope package)
     trusted: [login, ...]               # people whose pull requests run without approval
-    _extends: .github                   # organisation defaults (merged by the caller)
+    _extends: .github                   # organisation defaults, merged under these (load_config)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from checks import RepoContentsAPI
 from scope import ScopeConfigError, scope_config
 from verdict.errors import PermanentError
 
@@ -66,8 +67,78 @@ class RepoConfig:
 
 def parse_config(text: str | None) -> RepoConfig:
     """Parse and validate the file's text; None (no file) gives the defaults."""
-    if text is None or not text.strip():
+    data, lines = _load(text)
+    return _validated(data, lines) if data else RepoConfig()
+
+
+def load_config(api: RepoContentsAPI, repo: str, default_branch: str) -> RepoConfig:
+    """The repository's config from its default branch, over the defaults it `_extends` (never from a head).
+
+    `_extends: .github` is `<owner>/.github`'s `.github/verdict.yml`, `_extends: name` is
+    `<owner>/name`'s, `_extends: org/repo:path` names the file; each is read on its repository's
+    default branch. Mappings are merged deeply and the repository's own settings win, as in Probot.
+    Problems in the extended file are reported on the `_extends` line, since annotations can only
+    point at this repository's files.
+    """
+    data, lines = _load(api.read_file(repo, CONFIG_PATH, default_branch))
+    if not data:
         return RepoConfig()
+    extends = data.get("_extends")
+    if not isinstance(extends, str) or not extends.strip():
+        return _validated(data, lines)
+    problems: list[Problem] = []
+    try:
+        _validated(data, lines)
+    except RepoConfigError as exc:
+        problems += exc.problems
+    base, base_problems = _extended(api, repo, extends, lines.get("_extends", 1))
+    problems = sorted(problems + base_problems, key=lambda p: p.line)
+    if problems:
+        raise RepoConfigError(problems)
+    base.pop("_extends", None)  # one level: the defaults' own _extends is not followed
+    return _validated(deep_merge(base, data), lines)
+
+
+def _extended(api: RepoContentsAPI, repo: str, extends: str, line: int) -> tuple[dict[str, Any], list[Problem]]:
+    """The settings `_extends` names, or the problems with them (reported on the `_extends` line)."""
+    source, path = extends_source(repo, extends)
+    try:
+        text = api.read_file(source, path, "")  # "" : that repository's default branch
+    except PermanentError as exc:
+        return {}, [Problem(f"_extends: cannot read {source}:{path}: {exc}", line)]
+    if text is None:
+        return {}, [Problem(f"_extends: {source} has no {path} that Verdict can read (is the app installed on "
+                            "that repository?)", line)]
+    try:
+        base, base_lines = _load(text)
+        _validated(base, base_lines)
+    except RepoConfigError as exc:
+        return {}, [Problem(f"_extends: {source}:{path} line {p.line}: {p.message}", line) for p in exc.problems]
+    return base, []
+
+
+def extends_source(repo: str, extends: str) -> tuple[str, str]:
+    """`_extends` → (repository, path): `.github` / `name` in this owner, or `org/repo[:path]`."""
+    target, _, path = extends.strip().partition(":")
+    owner = repo.split("/", 1)[0]
+    return (target if "/" in target else f"{owner}/{target}"), (path.strip() or CONFIG_PATH)
+
+
+def deep_merge(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """`own` over `base`: mappings are merged key by key, anything else in `own` replaces `base`'s."""
+    merged = dict(base)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _load(text: str | None) -> tuple[dict[str, Any], dict[str, int]]:
+    """The YAML mapping ({} for no file or an empty one) and the line of each dotted key."""
+    if text is None or not text.strip():
+        return {}, {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -76,10 +147,13 @@ def parse_config(text: str | None) -> RepoConfig:
         raise RepoConfigError([Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}",
                                        mark.line + 1 if mark else 1)]) from None
     if data is None:
-        return RepoConfig()
+        return {}, {}
     if not isinstance(data, dict):
         raise RepoConfigError([Problem("the file must be a mapping of settings", 1)])
-    lines = _line_numbers(node)
+    return data, _line_numbers(node)
+
+
+def _validated(data: dict[str, Any], lines: dict[str, int]) -> RepoConfig:
     problems: list[Problem] = []
 
     def problem(path: str, message: str) -> None:

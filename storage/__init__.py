@@ -49,9 +49,12 @@ from storage.runs import (
     get_run,
     heartbeat,
     latest_completed_run,
+    latest_run,
     latest_runs,
     mark_reported,
+    pull_numbers_for_sha,
     queued_run_ids_for_delivery,
+    run_for_check_run,
     run_request,
     runs_for_delivery,
     runs_for_repository,
@@ -82,7 +85,8 @@ __all__ = [
     "queued_run_ids_for_delivery", "runs_for_repository", "set_check_run_id", "stale_runs", "start_run",
     "status_history", "unreported_completed_runs", "waiting_runs",
     # what people asked in pull request comments
-    "active_runs_for_pull", "latest_completed_run", "run_request", "runs_for_delivery",
+    "active_runs_for_pull", "latest_completed_run", "latest_run", "pull_numbers_for_sha", "run_for_check_run",
+    "run_request", "runs_for_delivery",
     "approvals_for", "approve", "is_approved",
     # what runs produce
     "add_artifact", "add_test_results", "append_log", "append_logs", "artifacts", "log_lines", "test_results",

@@ -10,7 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Approval
+from storage.models import Approval, utcnow
 
 
 def approve(
@@ -24,6 +24,10 @@ def approve(
 ) -> Approval:
     """Record the approval of `head_sha`; approving the same commit again keeps the first approval."""
     existing = _approval(session, repository_id, pull_number, head_sha)
+    if existing is not None and existing.installation_id != installation_id:
+        # The repository moved to another installation: an approval given there does not count here.
+        existing.installation_id, existing.approved_by, existing.at = installation_id, approved_by, utcnow()
+        session.flush()
     if existing is not None:
         return existing
     approval = Approval(installation_id=installation_id, repository_id=repository_id, pull_number=int(pull_number),
@@ -44,9 +48,15 @@ def _approval(session: Session, repository_id: int, pull_number: int, head_sha: 
     return session.scalar(query)
 
 
-def is_approved(session: Session, repository_id: int, head_sha: str) -> bool:
-    """Has someone approved running this commit (for any pull request of the repository)?"""
+def is_approved(session: Session, repository_id: int, head_sha: str, *, installation_id: int | None = None) -> bool:
+    """Has someone approved running this commit (for any pull request of the repository)?
+
+    Jobs pass `installation_id`: an approval given in one installation never unlocks another's run,
+    even for the same repository id (a transferred repository) and the same commit.
+    """
     query = exists().where(Approval.repository_id == repository_id, Approval.head_sha == head_sha)
+    if installation_id is not None:
+        query = query.where(Approval.installation_id == installation_id)
     return bool(session.scalar(select(query)))
 
 

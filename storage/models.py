@@ -153,6 +153,9 @@ class Run(Base):
     # What a person asked this run to do, for the pipeline (None: the default, what the change affects):
     # {"command": "test"|"retest", "by": login, "target": "all"|"<path or scope>", "only": [pytest node ids]}
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null
+    # What the approval gate of a pull request run needs (None: not a pull request run, no gate):
+    # {"fork": bool, "author": login, "author_association": "OWNER" | "MEMBER" | "CONTRIBUTOR" | ...}
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class RunStatus(Base):

@@ -33,11 +33,14 @@ def start_run(
     pull_numbers: Iterable[int] = (),
     rerun: bool = False,
     request: Mapping[str, Any] | None = None,
+    gate: Mapping[str, Any] | None = None,
 ) -> Run | None:
     """Queue a run for a commit, or return None when an automatic trigger finds it already tested.
 
     rerun=True always queues a new attempt (the highest attempt so far + 1). `request` is what a
-    slash command asked for (see Run.request), kept for the pipeline.
+    slash command asked for (see Run.request), kept for the pipeline. `gate` is what the approval
+    gate needs (see Run.gate); a new attempt without one keeps the gate of the attempt before it
+    in the same installation, so re-running a fork's commit never skips its approval.
     """
     numbers = [int(n) for n in pull_numbers]
     for _ in range(_START_TRIES):
@@ -45,10 +48,12 @@ def start_run(
             select(func.max(Run.attempt)).where(Run.repository_id == repository_id, Run.head_sha == head_sha))
         if latest is not None and not rerun:
             return None
+        kept_gate = dict(gate) if gate is not None else _earlier_gate(session, installation_id, repository_id,
+                                                                      head_sha)
         run = Run(installation_id=installation_id, repository_id=repository_id, head_sha=head_sha,
                   head_branch=head_branch, pull_numbers=numbers, trigger=trigger, delivery_id=delivery_id,
                   attempt=(latest or 0) + 1, status="queued",
-                  request=dict(request) if request is not None else None)
+                  request=dict(request) if request is not None else None, gate=kept_gate)
         try:
             with session.begin_nested():
                 session.add(run)
@@ -59,6 +64,14 @@ def start_run(
             if not _commit_has_runs(session, repository_id, head_sha):
                 raise  # not a lost race (an unknown repository, say)
     raise StorageError(f"could not queue a run for {head_sha} after {_START_TRIES} tries (contention)")
+
+
+def _earlier_gate(session: Session, installation_id: int, repository_id: int, head_sha: str) -> dict[str, Any] | None:
+    query = (select(Run.gate).where(Run.installation_id == installation_id, Run.repository_id == repository_id,
+                                    Run.head_sha == head_sha, Run.gate.is_not(None))
+             .order_by(Run.attempt.desc()).limit(1))
+    gate = session.scalar(query)
+    return dict(gate) if gate else None
 
 
 def _commit_has_runs(session: Session, repository_id: int, head_sha: str) -> bool:
@@ -89,20 +102,52 @@ def runs_for_delivery(session: Session, delivery_id: str) -> list[Run]:
     return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id).order_by(Run.id)))
 
 
-def active_runs_for_pull(session: Session, repository_id: int, pull_number: int) -> list[Run]:
+def _in_installation(query, installation_id: int | None):
+    """Jobs pass the installation a delivery came from, so one installation never sees another's runs."""
+    return query if installation_id is None else query.where(Run.installation_id == installation_id)
+
+
+def active_runs_for_pull(session: Session, repository_id: int, pull_number: int, *,
+                         installation_id: int | None = None) -> list[Run]:
     """Queued or in-progress runs of a repository that belong to pull request `pull_number`."""
     query = (select(Run).where(Run.repository_id == repository_id, Run.status.in_(("queued", "in_progress")))
              .order_by(Run.id))
     # pull_numbers is a JSON list: filtered here so the query is the same on SQLite and PostgreSQL.
-    return [run for run in session.scalars(query) if int(pull_number) in (run.pull_numbers or [])]
+    return [run for run in session.scalars(_in_installation(query, installation_id))
+            if int(pull_number) in (run.pull_numbers or [])]
 
 
-def latest_completed_run(session: Session, repository_id: int, head_sha: str) -> Run | None:
+def latest_completed_run(session: Session, repository_id: int, head_sha: str, *,
+                         installation_id: int | None = None) -> Run | None:
     """The newest completed attempt for a commit, or None when none has finished."""
     query = (select(Run).where(Run.repository_id == repository_id, Run.head_sha == head_sha,
                                Run.status == "completed")
              .order_by(Run.attempt.desc(), Run.id.desc()).limit(1))
+    return session.scalar(_in_installation(query, installation_id))
+
+
+def latest_run(session: Session, repository_id: int, head_sha: str, *, installation_id: int) -> Run | None:
+    """The newest attempt for a commit in one installation, whatever its status."""
+    query = (select(Run).where(Run.installation_id == installation_id, Run.repository_id == repository_id,
+                               Run.head_sha == head_sha)
+             .order_by(Run.attempt.desc(), Run.id.desc()).limit(1))
     return session.scalar(query)
+
+
+def run_for_check_run(session: Session, check_run_id: int, *, installation_id: int) -> Run | None:
+    """The run a check run of this installation shows (None for another app's check run, or another's)."""
+    query = select(Run).where(Run.installation_id == installation_id, Run.check_run_id == check_run_id).limit(1)
+    return session.scalar(query)
+
+
+def pull_numbers_for_sha(session: Session, repository_id: int, head_sha: str, *, installation_id: int) -> list[int]:
+    """The pull requests whose head this commit was, as recorded on its runs (check events for forks name none)."""
+    query = select(Run.pull_numbers).where(Run.installation_id == installation_id,
+                                           Run.repository_id == repository_id, Run.head_sha == head_sha)
+    numbers: list[int] = []
+    for recorded in session.scalars(query.order_by(Run.id)):
+        numbers += [int(n) for n in recorded or [] if int(n) not in numbers]
+    return numbers
 
 
 def runs_for_repository(session: Session, repository_id: int, limit: int = 50) -> list[Run]:

@@ -32,7 +32,7 @@ Verdict understands these commands, one per line, in a pull request comment:
 | `/test <path or scope>` | run only the tests under that path | write access or `trusted` |
 | `/retest` | run again only the tests that failed last time | write access or `trusted` |
 | `/cancel` | cancel queued and running work for this pull request | write access or `trusted` |
-| `/ok-to-test` | approve running this fork's (or newcomer's) current head commit | write access or `trusted` |
+| `/ok-to-test` | approve this fork's (or newcomer's) current head commit and run it | write access or `trusted` |
 | `/explain` | post the diagnosis of the latest failures | anyone |
 | `/help` | show this help | anyone |
 """

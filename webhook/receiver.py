@@ -17,7 +17,7 @@ import logging
 from flask import Response, current_app, jsonify, request
 
 import storage
-from jobs.queues import enqueue_delivery
+from jobs.queues import enqueue_delivery, has_conversation_job
 from webhook.events import HANDLERS, Decision, Event, ignored
 from webhook.signature import is_valid
 
@@ -68,12 +68,13 @@ def receive() -> tuple[Response, int]:
         else:  # recorded before, but its work never reached the queue
             run_ids = storage.queued_run_ids_for_delivery(session, delivery_id)
             outcome, detail, status = "accepted", delivery.detail or "", "received"
-            comment_job = delivery.event == "issue_comment"  # only accepted comments stay "received"
+            comment_job = has_conversation_job(delivery.event, delivery.action)  # only accepted ones stay "received"
     if status != "received":
         log.info("delivery %s %s.%s %s: %s", delivery_id, event_name, event.action, outcome, detail)
         return answer(202, outcome, detail, delivery_id)
     try:
-        enqueue_delivery(services.redis, services.settings, delivery_id, run_ids=run_ids, comment_job=comment_job)
+        enqueue_delivery(services.redis, services.settings, delivery_id, run_ids=run_ids, comment_job=comment_job,
+                         event=event_name)
     except Exception as exc:  # redis raises many types; the delivery is safe in the database
         log.error("delivery %s recorded but not enqueued (%s: %s); it will be retried",
                   delivery_id, exc.__class__.__name__, exc)

@@ -229,9 +229,10 @@ def test_invalid_or_unsatisfiable_config_fails_the_check_clearly(ctx, standin, r
     run_id = new_run(ctx, repo)
     pipeline.create_check(run_id)
     pipeline.execute(run_id)
-    [check_run] = standin.check_runs(REPO)
+    [check_run] = [c for c in standin.check_runs(REPO) if c.name == "Verdict"]
     assert (check_run.status, check_run.conclusion, check_run.output["title"]) == ("completed", "failure", title)
     assert detail in check_run.output["summary"]
+    assert standin.errors == []
 
 
 def test_config_sets_the_runner_and_limits(ctx, standin, repo):

@@ -93,6 +93,8 @@ def test_example_repository_boots_and_its_ktap_parses(runner: QemuRunner, tmp_pa
     console = (workspace / CONSOLE_LOG).read_text()
     assert "ok 2 sandbox" in console and ":exit:0>>" in console
     assert not (workspace / ".verdict-write-probe").exists()
+    assert result.resources is not None and result.resources.samples >= 2
+    assert result.resources.peak_memory_mb > 20 and result.resources.avg_cpu_percent > 0  # QEMU as the host sees it
 
 
 def test_failing_case_is_reported_with_its_name_and_exit_code(runner: QemuRunner, tmp_path: Path) -> None:

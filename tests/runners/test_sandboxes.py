@@ -108,6 +108,7 @@ def test_process_limit(runner, tmp_path: Path) -> None:
 
 
 def test_memory_limit_process(tmp_path: Path, bwrap_available: bool) -> None:
+    from runners.cgroups import unavailable_reason
     from runners.process import ProcessRunner
 
     repo = write_repo(tmp_path, {"tests/test_hog.py": """\
@@ -118,8 +119,25 @@ def test_memory_limit_process(tmp_path: Path, bwrap_available: bool) -> None:
 
     result, _ = run(ProcessRunner(), repo, memory_mb=400)
 
-    [test] = result.tests
-    assert test.status == Status.FAILED and "MemoryError" in test.message  # RLIMIT_AS: MemoryError
+    if unavailable_reason() is None:  # a cgroup of its own: the OOM killer ends the run
+        assert result.outcome == Outcome.OUT_OF_MEMORY, result
+        assert "400 MB" in (result.error or "")
+    else:  # rlimits only: RLIMIT_AS turns it into a MemoryError
+        [test] = result.tests
+        assert test.status == Status.FAILED and "MemoryError" in test.message
+
+
+def test_resources_are_measured(runner, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, {"tests/test_x.py": "def test_x():\n    pass\n"})
+    burn = "import time\nhold = bytearray(64 * 1024 * 1024)\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    spec = RunSpec(workspace=repo, command=["python3", "-c", burn], timeout=60, cpus=1.0)
+
+    result = runner.run(spec)
+
+    usage = result.resources
+    assert usage is not None and usage.samples >= 2, usage
+    assert 64 <= usage.peak_memory_mb < 400 and 0 < usage.avg_memory_mb <= usage.peak_memory_mb
+    assert 30 < usage.avg_cpu_percent <= 115  # one busy thread under a one-core limit
 
 
 def test_memory_limit_docker(docker_client, tmp_path: Path) -> None:

@@ -39,7 +39,9 @@ class Decision:
     status: str  # "accepted" | "ignored" | "rejected"
     detail: str
     run_ids: list[int] = field(default_factory=list)
-    comment_job: bool = False  # enqueue jobs.commands.handle_comment(delivery_id) for the comment's commands
+    # enqueue the delivery's conversation job (jobs.queues.CONVERSATION_JOBS): a comment's commands
+    # (jobs.commands.handle_comment) or a check run button (jobs.actions.handle_requested_action)
+    comment_job: bool = False
 
 
 Handler = Callable[[Event, Session], Decision]
@@ -76,8 +78,12 @@ def record_repository(event: Event, session: Session) -> tuple[int, int] | Decis
 
 
 def test_commit(event: Event, session: Session, *, head_sha: str, head_branch: str | None,
-                pull_numbers: list[int], rerun: bool = False) -> Decision:
-    """Decide to test one commit: a new run, or nothing when this commit already has one."""
+                pull_numbers: list[int], rerun: bool = False, gate: dict[str, Any] | None = None) -> Decision:
+    """Decide to test one commit: a new run, or nothing when this commit already has one.
+
+    `gate` (pull requests only) is what the create_check job needs to decide whether the run waits
+    for approval; deciding it needs GitHub (permissions, the config), so it is not decided here.
+    """
     where = record_repository(event, session)
     if isinstance(where, Decision):
         return where
@@ -85,7 +91,7 @@ def test_commit(event: Event, session: Session, *, head_sha: str, head_branch: s
     run = storage.start_run(
         session, installation_id=installation_id, repository_id=repository_id, head_sha=head_sha,
         trigger=f"{event.name}.{event.action}" if event.action else event.name,
-        delivery_id=event.delivery_id, head_branch=head_branch, pull_numbers=pull_numbers, rerun=rerun)
+        delivery_id=event.delivery_id, head_branch=head_branch, pull_numbers=pull_numbers, rerun=rerun, gate=gate)
     if run is None:
         return ignored(f"{head_sha[:12]} already has a run; re-run it from the check run")
     return Decision("accepted", f"run {run.id} queued for {head_sha[:12]}", [run.id])
