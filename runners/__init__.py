@@ -20,7 +20,7 @@ from runners.kernel import locate_kernel
 from runners.process import ProcessRunner
 from runners.qemu import QemuRunner
 from runners.reports import parse_report
-from runners.result import Outcome, RunResult, RunSpec, TestCase, TestStatus
+from runners.result import Outcome, ResourceUsage, RunResult, RunSpec, TestCase, TestStatus
 from runners.tap import TapParser, parse_tap
 
 __all__ = [
@@ -29,5 +29,5 @@ __all__ = [
     "RunnerUnavailable", "TapParser", "TestCase", "TestStatus", "UnknownRunner", "base_image_tag",
     "build_images", "ensure_base_image", "get_runner", "locate_kernel", "parse_junit", "parse_tap",
     "remove_stale_containers", "test_command_for",
-    "DependencyCache", "TestPlan", "ensure_node_image", "parse_report", "test_plan_for",
+    "DependencyCache", "ResourceUsage", "TestPlan", "ensure_node_image", "parse_report", "test_plan_for",
 ]

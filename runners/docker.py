@@ -3,10 +3,14 @@
 The container has no network, no capabilities, no_new_privs, a read-only root with a
 256 MB /tmp tmpfs, memory (no swap), CPU and pid limits, and only spec.env plus PATH, HOME
 and LANG in its environment. The workspace is bind-mounted read-write at /workspace, the
-working directory. The command runs as nobody when the worker is root (the workspace is
-lent to nobody for the run and handed back afterwards, so the host owns every file the
-tests wrote; see ownership.py), else as the worker's own uid. The container is removed
-whatever happens; `remove_stale_containers` clears any a crashed worker left behind.
+working directory; as root, it is a copy on an ext4 image of spec.disk_mb loop-mounted for
+the run and mirrored back afterwards (quota.py), so a test that writes without end gets
+ENOSPC instead of filling the host's disk (without root or loop devices: the workspace itself,
+no quota). A memory limit hit is Outcome.OUT_OF_MEMORY (the engine's OOMKilled). The command
+runs as nobody when the worker is root (the workspace is lent to nobody for the run and
+handed back afterwards, so the host owns every file the tests wrote; see ownership.py), else
+as the worker's own uid. The container is removed whatever happens; `remove_stale_containers`
+clears any a crashed worker left behind.
 
 The image is spec.image, else the runner's, else the locally built one the report format
 needs (IMAGE_FOR_FORMAT: verdict-python for JUnit, verdict-node for Jest, Vitest, Mocha).
@@ -14,6 +18,11 @@ A JavaScript run with an npm lock file gets node_modules from the dependency cac
 (deps.py), mounted read-only at /workspace/node_modules; on a cache miss `npm ci` runs
 first in a container of the same image and hardening on the default bridge network, with
 the host's CA bundle mounted read-only (a TLS-intercepting proxy's CA is only there).
+
+While the container runs, its cgroup's counters (found through its init process, monitor.py)
+are sampled every half second for RunResult.resources; where they are not readable from here
+(a remote engine), the engine's one-shot stats are. A command that ends before the first
+sample leaves RunResult.resources None: the engine drops the cgroup as the container stops.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,9 +43,11 @@ from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured, RunnerUnavailable
 from runners.images import docker_client, ensure_image
 from runners.installing import OutputTail, check_install, install_spec
+from runners.monitor import Probe, Reading, ResourceMonitor, cgroup_probe_for_pid
 from runners.ownership import lent_to_sandbox
+from runners.quota import quota_workspace
 from runners.reports import parser_for
-from runners.result import Outcome, OutputSink, RunResult, RunSpec
+from runners.result import Ended, Outcome, OutputSink, ResourceUsage, RunResult, RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +82,9 @@ class DockerRunner:
         report = prepare_report_dir(spec.workspace, spec.report_file)
         try:
             mounts = self._dependency_mounts(image, spec)
-            with lent_to_sandbox(spec.workspace) as (uid, gid):
-                outcome, exit_code, duration, error = self._execute(image, spec, f"{uid}:{gid}", mounts=mounts)
+            with lent_to_sandbox(spec.workspace) as (uid, gid), quota_workspace(spec.workspace,
+                                                                                 spec.disk_mb) as workspace:
+                ended = self._execute(image, replace(spec, workspace=workspace), f"{uid}:{gid}", mounts=mounts)
         except InstallFailed as exc:
             return RunResult(outcome=Outcome.ERROR, exit_code=None, duration=0.0,
                              error=f"installing the dependencies failed: {exc}")
@@ -81,8 +94,8 @@ class DockerRunner:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise RunnerUnavailable(f"the Docker engine failed to run the tests: {exc}") from exc
         tests, report_error = parse(report, spec.workspace, SANDBOX_ROOT)
-        return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
-                         error=error or report_error)
+        return RunResult(outcome=ended.outcome, exit_code=ended.exit_code, duration=ended.duration, tests=tests,
+                         error=ended.error or report_error, resources=ended.resources)
 
     def _dependency_mounts(self, image: str, spec: RunSpec) -> dict[str, dict[str, str]]:
         if spec.report_format not in NODE_FORMATS:
@@ -103,8 +116,8 @@ class DockerRunner:
             env = {"npm_config_cafile": "/etc/ssl/certs/verdict-host-ca.crt"}
         install = install_spec(spec, stage, argv, tail, extra_env=env)
         user = f"{stage.stat().st_uid}:{stage.stat().st_gid}"
-        outcome, exit_code, _, error = self._execute(image, install, user, mounts=mounts, network=True)
-        check_install(outcome, exit_code, error, tail)
+        ended = self._execute(image, install, user, mounts=mounts, network=True)
+        check_install(ended.outcome, ended.exit_code, ended.error, tail)
 
     def container_options(self, spec: RunSpec, user: str, mounts: dict[str, dict[str, str]] | None = None,
                           network: bool = False) -> dict[str, Any]:
@@ -137,30 +150,37 @@ class DockerRunner:
         }
 
     def _execute(self, image: str, spec: RunSpec, user: str, mounts: dict[str, dict[str, str]] | None = None,
-                 network: bool = False) -> tuple[Outcome, int | None, float, str | None]:
+                 network: bool = False) -> Ended:
         container = self.client.containers.create(image, command=spec.command,
                                                   **self.container_options(spec, user, mounts, network))
         try:
             started = time.monotonic()
             container.start()
+            monitor = ResourceMonitor(container_probe(container)).start(since=started)
             pumps = [threading.Thread(target=pump_logs, args=(container, stream, spec.on_output), daemon=True)
                      for stream in ("stdout", "stderr")]
             for pump in pumps:
                 pump.start()
             status = self._wait(container, spec.timeout)
             duration = time.monotonic() - started
+            resources = monitor.stop()
             for pump in pumps:
                 pump.join(timeout=10)
-            if status is None:
-                return (Outcome.TIMED_OUT, None, duration,
-                        f"the tests ran longer than {spec.timeout:g} s and were stopped")
-            container.reload()
-            if container.attrs["State"].get("OOMKilled"):
-                return (Outcome.OUT_OF_MEMORY, status, duration,
-                        f"the tests used more than {spec.memory_mb} MB of memory and were killed")
-            return Outcome.EXITED, status, duration, None
+            return self._ended(container, spec, status, duration, resources)
         finally:
             container.remove(force=True)
+
+    @staticmethod
+    def _ended(container: Any, spec: RunSpec, status: int | None, duration: float,
+               resources: ResourceUsage | None) -> Ended:
+        if status is None:
+            return Ended(Outcome.TIMED_OUT, None, duration,
+                         f"the tests ran longer than {spec.timeout:g} s and were stopped", resources)
+        container.reload()
+        if container.attrs["State"].get("OOMKilled"):
+            return Ended(Outcome.OUT_OF_MEMORY, status, duration,
+                         f"the tests used more than {spec.memory_mb} MB of memory and were killed", resources)
+        return Ended(Outcome.EXITED, status, duration, None, resources)
 
     @staticmethod
     def _wait(container: Any, timeout: float) -> int | None:
@@ -175,6 +195,31 @@ class DockerRunner:
             pass
         container.kill()
         return None
+
+
+def container_probe(container: Any) -> Probe:
+    """A probe of the running container: its cgroup's files when this host can read them, else
+    the engine's one-shot stats (slower: an API call per sample)."""
+    try:
+        container.reload()
+        pid = int(container.attrs["State"].get("Pid") or 0)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        pid = 0
+    probe = cgroup_probe_for_pid(pid) if pid > 0 else None
+    return probe or partial(stats_reading, container)
+
+
+def stats_reading(container: Any) -> Reading | None:
+    """One reading from the engine's stats (None once the container is gone)."""
+    try:
+        stats = container.stats(stream=False, one_shot=True)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return None
+    memory, cpu = stats.get("memory_stats") or {}, stats.get("cpu_stats") or {}
+    if "usage" not in memory:
+        return None
+    total = (cpu.get("cpu_usage") or {}).get("total_usage", 0)
+    return Reading(int(memory["usage"]), total / 1e9, int(memory.get("max_usage", 0)))
 
 
 def pump_logs(container: Any, stream: str, sink: OutputSink | None) -> None:

@@ -22,15 +22,32 @@ Who runs it, and why not `--unshare-user --uid 65534`
     A worker that is not root runs `bwrap --unshare-all` as itself.
 
 Limits (tried on this host: kernel 6.x, cgroup v1)
-    `prlimit` inside the sandbox, after the uid switch: RLIMIT_AS = spec.memory_mb (per
-    process; exhaustion shows up as MemoryError in the tests, not as OUT_OF_MEMORY; for Node
-    the V8 heap is capped instead, see address_space_limit),
-    RLIMIT_CPU = timeout x cpus seconds (SIGXCPU; spec.cpus is not enforced as a share),
-    RLIMIT_NPROC = spec.pids (binds because the real uid is nobody; it counts every process
-    of that uid on the host, so concurrent process-runner sandboxes share it). The network
-    namespace has only a down loopback, so egress fails. The wall clock is enforced from
-    outside: at spec.timeout the whole process group gets SIGKILL; `--die-with-parent` and
-    the pid namespace take every sandboxed process with it (Outcome.TIMED_OUT).
+    As root, each run gets its own cgroup v1 (cgroups.py): memory.limit_in_bytes and
+    memory.memsw.limit_in_bytes = spec.memory_mb, so going over it gets the command killed by
+    the kernel's OOM killer and the run is Outcome.OUT_OF_MEMORY (memory.oom_control counts the
+    kill); pids.max = spec.pids (a fork bomb gets EAGAIN and never leaves the cgroup); and
+    cpu.cfs_quota_us = spec.cpus cores. The command enters the cgroup before bwrap starts, and
+    after the run, timed out or not, whatever is left inside is SIGKILLed and the cgroup removed.
+    `prlimit` inside the sandbox, after the uid switch, adds backstops: RLIMIT_AS well above
+    the cgroup limit (address_space_limit), RLIMIT_CPU = timeout x cpus seconds (SIGXCPU),
+    RLIMIT_FSIZE = spec.disk_mb (the largest file the tests may write: an endless file gets
+    EFBIG; a total disk quota needs a filesystem of its own, which the docker runner has, at
+    a cost of ~0.1 s per run the process runner does not pay) and /tmp is a tmpfs of at most
+    spec.disk_mb (its pages count as the run's memory, too).
+    Without cgroups (a worker that is not root, no v1 memory/cpu/cpuacct/pids hierarchy, a
+    read-only /sys) the run falls back to rlimits alone: RLIMIT_AS = spec.memory_mb per process
+    (exhaustion shows up as MemoryError in the tests, not as OUT_OF_MEMORY; for Node the V8 heap
+    is capped instead), RLIMIT_NPROC = spec.pids (binds because the real uid is nobody, but
+    counts every process of that uid on the host, so concurrent sandboxes share it), spec.cpus
+    not enforced as a share. The network namespace has only a down loopback, so egress fails.
+    The wall clock is enforced from outside: at spec.timeout the whole process group gets
+    SIGKILL; `--die-with-parent` and the pid namespace take every sandboxed process with it
+    (Outcome.TIMED_OUT).
+
+Resources
+    While the command runs, monitor.py samples the run's cgroup (memory.usage_in_bytes,
+    memory.max_usage_in_bytes, cpuacct.usage) every half second, or without cgroups the
+    sandbox's process tree in /proc; RunResult.resources holds the peak, the mean and the CPU.
 
 JavaScript
     The host's node/npx are on PATH (/usr/bin, or the directory `node` is found in). A
@@ -54,13 +71,15 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from runners.cgroups import RunCgroup
 from runners.deps import DependencyCache, InstallFailed, prepare_mount_point
 from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured
 from runners.installing import OutputTail, check_install, install_spec
+from runners.monitor import Probe, ProcessTreeProbe, ResourceMonitor
 from runners.ownership import lent_to_sandbox
 from runners.reports import parser_for
-from runners.result import Outcome, OutputSink, RunResult, RunSpec
+from runners.result import Ended, Outcome, OutputSink, RunResult, RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +90,7 @@ HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LINE = 64 * 1024  # longer output lines are split
 NODE_FORMATS = {"jest", "vitest", "mocha"}  # report formats whose runs need the repository's node_modules
 NODE_ADDRESS_RESERVE_MB = 64 * 1024  # virtual, not resident: see address_space_limit
+BACKSTOP_FACTOR = 4  # with a cgroup, RLIMIT_AS is this many times spec.memory_mb (plus 1 GB)
 
 
 class ProcessRunner:
@@ -100,30 +120,49 @@ class ProcessRunner:
                 prepare_mount_point(spec.workspace)
                 mounts.append((node_modules, f"{SANDBOX_ROOT}/node_modules"))
         with lent_to_sandbox(spec.workspace) as (uid, gid):
-            argv = self.command_line(spec, tools, uid, gid, read_only=mounts)
-            outcome, exit_code, duration, error = self._execute(argv, spec)
+            ended = self._sandboxed(spec, tools, uid, gid, read_only=mounts)
         tests, report_error = parse(report, spec.workspace, SANDBOX_ROOT)
-        return RunResult(outcome=outcome, exit_code=exit_code, duration=duration, tests=tests,
-                         error=error or report_error)
+        return RunResult(outcome=ended.outcome, exit_code=ended.exit_code, duration=ended.duration, tests=tests,
+                         error=ended.error or report_error, resources=ended.resources)
 
     def _install(self, spec: RunSpec, tools: dict[str, str], stage: Path, argv: list[str]) -> None:
         """The install step: argv in `stage` (already the sandbox user's), network shared."""
         tail = OutputTail(spec.on_output)
         install = install_spec(spec, stage, argv, tail)
         uid, gid = stage.stat().st_uid, stage.stat().st_gid
-        outcome, exit_code, _, error = self._execute(self.command_line(install, tools, uid, gid, network=True),
-                                                     install)
-        check_install(outcome, exit_code, error, tail)
+        ended = self._sandboxed(install, tools, uid, gid, network=True)
+        check_install(ended.outcome, ended.exit_code, ended.error, tail)
+
+    def _sandboxed(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int, network: bool = False,
+                   read_only: list[tuple[Path, str]] | None = None) -> Ended:
+        """Run spec.command in the sandbox, in a cgroup of its own when there can be one."""
+        cgroup = RunCgroup.create(spec) if os.geteuid() == 0 else None
+        argv = self.command_line(spec, tools, uid, gid, network=network, read_only=read_only,
+                                 cgroup=cgroup is not None)
+        if cgroup is None:
+            return self._execute(argv, spec, None)
+        try:
+            ended = self._execute(cgroup.enter(argv), spec, cgroup.probe())
+            if cgroup.oom_kills() > 0 and ended.outcome != Outcome.TIMED_OUT:
+                ended.outcome = Outcome.OUT_OF_MEMORY
+                ended.error = f"the tests used more than {spec.memory_mb} MB of memory and were killed"
+            return ended
+        finally:
+            cgroup.kill_all()
+            cgroup.remove()
 
     def command_line(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int, network: bool = False,
-                     read_only: list[tuple[Path, str]] | None = None) -> list[str]:
+                     read_only: list[tuple[Path, str]] | None = None, cgroup: bool = False) -> list[str]:
         """The full argv: bwrap, then (as root) setpriv, then prlimit, then the command.
 
         `network` shares the host's network (the install step only); `read_only` binds
-        (host path, sandbox path) pairs read-only over the workspace.
+        (host path, sandbox path) pairs read-only over the workspace; `cgroup` says the run is
+        in a cgroup of its own, which then limits memory and processes (RunCgroup.enter
+        prefixes the argv), so the rlimits become backstops.
         """
-        limits = [tools["prlimit"], f"--as={address_space_limit(spec)}",
-                  f"--cpu={math.ceil(spec.timeout * max(spec.cpus, 1.0)) + 1}", f"--nproc={spec.pids}", "--"]
+        limits = [tools["prlimit"], f"--as={address_space_limit(spec, cgroup)}",
+                  f"--cpu={math.ceil(spec.timeout * max(spec.cpus, 1.0)) + 1}",
+                  f"--fsize={spec.disk_mb * 1024 * 1024}", *([] if cgroup else [f"--nproc={spec.pids}"]), "--"]
         sandbox = [tools["bwrap"], "--die-with-parent", "--new-session", *self._filesystem(spec, read_only or []),
                    "--chdir", SANDBOX_ROOT, "--clearenv", *self._environment(spec)]
         if os.geteuid() != 0:
@@ -147,7 +186,8 @@ class ProcessRunner:
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
         args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--tmpfs", "/tmp", *self._rebind_under("/tmp")]
+                 "--perms", "1777", "--size", str(spec.disk_mb * 1024 * 1024), "--tmpfs", "/tmp",
+                 *self._rebind_under("/tmp")]
         for hidden in HIDDEN_DIRS:
             args += ["--tmpfs", hidden, *self._rebind_under(hidden)]
         args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT]
@@ -192,10 +232,13 @@ class ProcessRunner:
                                       "apt-get install bubblewrap util-linux")
         return {name: path for name, path in found.items() if path is not None}
 
-    def _execute(self, argv: list[str], spec: RunSpec) -> tuple[Outcome, int | None, float, str | None]:
+    def _execute(self, argv: list[str], spec: RunSpec, probe: Probe | None) -> Ended:
+        """Run argv, streaming its output, until it exits or spec.timeout; sample its resources
+        with `probe` (None: the process tree under bwrap)."""
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env={"PATH": HOST_PATH}, start_new_session=True)
+        monitor = ResourceMonitor(probe or ProcessTreeProbe(proc.pid)).start(since=started)
         assert proc.stdout is not None and proc.stderr is not None
         pumps = [threading.Thread(target=pump_lines, args=(stream, name, spec.on_output), daemon=True)
                  for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr"))]
@@ -207,13 +250,14 @@ class ProcessRunner:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             self._join(pumps)
-            return (Outcome.TIMED_OUT, None, time.monotonic() - started,
-                    f"the tests ran longer than {spec.timeout:g} s and were stopped")
-        self._join(pumps)
+            return Ended(Outcome.TIMED_OUT, None, time.monotonic() - started,
+                         f"the tests ran longer than {spec.timeout:g} s and were stopped", monitor.stop())
         duration = time.monotonic() - started
+        resources = monitor.stop()
+        self._join(pumps)
         if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
-            return Outcome.TIMED_OUT, code, duration, "the tests used up their CPU-time limit"
-        return Outcome.EXITED, code, duration, None
+            return Ended(Outcome.TIMED_OUT, code, duration, "the tests used up their CPU-time limit", resources)
+        return Ended(Outcome.EXITED, code, duration, None, resources)
 
     @staticmethod
     def _join(pumps: list[threading.Thread]) -> None:
@@ -221,12 +265,15 @@ class ProcessRunner:
             pump.join(timeout=5)
 
 
-def address_space_limit(spec: RunSpec) -> int:
-    """RLIMIT_AS in bytes: spec.memory_mb, except for Node, which reserves ~10 GB of address
-    space per WebAssembly instance (Vitest's parsers): there the heap is capped by
-    NODE_OPTIONS=--max-old-space-size instead, and RLIMIT_AS only stops runaway reservations."""
+def address_space_limit(spec: RunSpec, cgroup: bool = False) -> int:
+    """RLIMIT_AS in bytes. In a cgroup, the cgroup limits memory and this is only a backstop
+    well above it (BACKSTOP_FACTOR x spec.memory_mb + 1 GB). Without one, spec.memory_mb. Node
+    reserves ~10 GB of address space per WebAssembly instance (Vitest's parsers): there the heap
+    is capped by NODE_OPTIONS=--max-old-space-size and RLIMIT_AS only stops runaway reservations."""
     if spec.report_format in NODE_FORMATS:
         return (spec.memory_mb + NODE_ADDRESS_RESERVE_MB) * 1024 * 1024
+    if cgroup:
+        return (spec.memory_mb * BACKSTOP_FACTOR + 1024) * 1024 * 1024
     return spec.memory_mb * 1024 * 1024
 
 

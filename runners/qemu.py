@@ -24,6 +24,11 @@ Output and results
     spec.timeout the VM is killed (Outcome.TIMED_OUT); a VM that stops without the exit
     marker (kernel panic, a broken kernel under test) is Outcome.ERROR. QEMU is always
     killed and reaped before run() returns.
+
+Resources
+    The QEMU process's /proc/<pid>/status (VmRSS, VmHWM) and /proc/<pid>/stat (utime+stime)
+    are sampled every half second (monitor.py): the VM's memory as the host sees it (guest
+    RAM it touched plus QEMU's own), and its CPU, boot included.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured
 from runners.initramfs import CpioWriter, build_initramfs, find_busybox
 from runners.kernel import Kernel, disk_modules, locate_kernel
+from runners.monitor import ProcessTreeProbe, ResourceMonitor
 from runners.result import Outcome, OutputSink, RunResult, RunSpec
 from runners.tap import TapParser
 
@@ -141,6 +147,7 @@ class ConsoleSession:
         begun = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env={"PATH": HOST_PATH}, start_new_session=True)
+        monitor = ResourceMonitor(ProcessTreeProbe(proc.pid)).start(since=begun)
         assert proc.stdout is not None and proc.stderr is not None
         errors: list[bytes] = []
         readers = [threading.Thread(target=self.follow, args=(proc.stdout,), daemon=True),
@@ -153,13 +160,16 @@ class ConsoleSession:
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
+            resources = monitor.stop()
             stop(proc)
             for reader in readers:
                 reader.join(timeout=10)
         duration = time.monotonic() - begun
         if self.started is not None:
             log.info("VM booted in %.1f s, ran for %.1f s", self.started - begun, duration)
-        return self.result(proc.returncode, b"".join(errors).decode(errors="replace"), duration, timed_out, timeout)
+        ended = self.result(proc.returncode, b"".join(errors).decode(errors="replace"), duration, timed_out, timeout)
+        ended.resources = resources
+        return ended
 
     def follow(self, stream: IO[bytes]) -> None:
         """Read console lines until QEMU exits: log, stream, parse."""

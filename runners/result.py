@@ -61,9 +61,20 @@ class RunSpec:
     memory_mb: int = 2048
     cpus: float = 1.0
     pids: int = 512
+    disk_mb: int = 2048  # the workspace's size limit (docker: its own filesystem; process: largest file)
     env: dict[str, str] = field(default_factory=dict)  # the only environment the command sees
     image: str | None = None  # Docker image (docker runner only); default: by report_format
     on_output: OutputSink | None = None
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    """What the sandbox used while the command ran, sampled about every half second (monitor.py)."""
+
+    peak_memory_mb: float  # the highest resident memory seen (the kernel's high-water mark where it keeps one)
+    avg_memory_mb: float  # mean of the samples
+    avg_cpu_percent: float  # CPU time over wall-clock time; 100 = one full core
+    samples: int  # how many samples the averages rest on
 
 
 @dataclass
@@ -73,6 +84,7 @@ class RunResult:
     duration: float  # wall-clock seconds of the sandboxed command
     tests: list[TestCase] = field(default_factory=list)
     error: str | None = None  # human-readable reason when outcome is not EXITED or the report is unreadable
+    resources: ResourceUsage | None = None  # None when the sandbox could not be measured (or never started)
 
     def count(self, status: TestStatus) -> int:
         return sum(1 for t in self.tests if t.status == status)
@@ -80,3 +92,14 @@ class RunResult:
     @property
     def failures(self) -> list[TestCase]:
         return [t for t in self.tests if t.status in (TestStatus.FAILED, TestStatus.ERROR)]
+
+
+@dataclass
+class Ended:
+    """How a sandboxed command ended, before its report is read (what a runner's execution step returns)."""
+
+    outcome: Outcome
+    exit_code: int | None
+    duration: float
+    error: str | None
+    resources: ResourceUsage | None = None
