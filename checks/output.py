@@ -188,6 +188,10 @@ def _summary(result: RunResult, totals: dict[str, int], title: str, details_url:
         f"| {totals['skipped']} | {result.duration:.2f} s |",
         "",
     ]
+    if result.resources is not None and result.resources.samples:
+        usage = result.resources
+        lines += [f"Resources: peak memory {usage.peak_memory_mb:.0f} MB, average {usage.avg_memory_mb:.0f} MB, "
+                  f"CPU {usage.avg_cpu_percent:.0f}% of one core on average.", ""]
     if result.error:
         lines += [f"> {line}" for line in result.error.splitlines()] + [""]
     if result.failures:

@@ -93,7 +93,7 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
         storage.add_test_results(session, run_id, result.tests)
         storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
                            summary=report.summary, error=result.error, totals=report.totals,
-                           test_duration=result.duration)
+                           test_duration=result.duration, resources=result.resources)
         storage.mark_reported(session, run_id)
     engine.dispose()
     return LocalVerdict(run_id, report, result, changes, selection)

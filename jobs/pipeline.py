@@ -298,7 +298,7 @@ def _finish(ctx: JobContext, run_id: int, report: CheckReport, result: RunResult
         storage.add_test_results(session, run_id, result.tests)
         storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
                            summary=report.summary, error=result.error, totals=report.totals,
-                           test_duration=result.duration)
+                           test_duration=result.duration, resources=result.resources)
 
 
 def _select(ctx: JobContext, facts: RunFacts, config: RepoConfig, workspace: Path, token: str,

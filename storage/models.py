@@ -150,6 +150,9 @@ class Run(Base):
     tests_skipped: Mapped[int] = mapped_column(Integer, default=0)
     tests_errors: Mapped[int] = mapped_column(Integer, default=0)
     test_duration: Mapped[float | None] = mapped_column(Float)
+    peak_memory_mb: Mapped[float | None] = mapped_column(Float)  # sampled by the runner
+    avg_memory_mb: Mapped[float | None] = mapped_column(Float)
+    avg_cpu_percent: Mapped[float | None] = mapped_column(Float)  # 100 = one full core
     # What a person asked this run to do, for the pipeline (None: the default, what the change affects):
     # {"command": "test"|"retest", "by": login, "target": "all"|"<path or scope>", "only": [pytest node ids]}
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null

@@ -191,10 +191,12 @@ def finish_run(
     totals: Mapping[str, int] | None = None,
     test_duration: float | None = None,
     note: str | None = None,
+    resources: Any = None,
 ) -> bool:
     """Complete a queued or in_progress run; False (and nothing changes) if it was already completed.
 
-    `totals` has any of the keys in TOTALS. The run becomes unreported, whatever was reported before.
+    `totals` has any of the keys in TOTALS; `resources` is what the runner sampled (an object with
+    peak_memory_mb, avg_memory_mb and avg_cpu_percent). The run becomes unreported, whatever was reported before.
     """
     if conclusion not in CONCLUSIONS:
         raise ValueError(f"unknown conclusion {conclusion!r}; expected one of {', '.join(CONCLUSIONS)}")
@@ -204,6 +206,9 @@ def finish_run(
         test_duration=test_duration, completed_at=now, reported_at=None,
     )
     values.update(_totals_columns(totals or {}))
+    if resources is not None:
+        values.update(peak_memory_mb=resources.peak_memory_mb, avg_memory_mb=resources.avg_memory_mb,
+                      avg_cpu_percent=resources.avg_cpu_percent)
     finished = _update_run(session, run_id, Run.status.in_(("queued", "in_progress")), **values)
     if finished:
         session.add(RunStatus(run_id=run_id, status="completed", conclusion=conclusion, note=note, at=now))

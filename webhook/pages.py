@@ -24,6 +24,7 @@ RUN = """
 <tr><th>Commit</th><td><code>{{ run.head_sha }}</code>{% if run.head_branch %} on {{ run.head_branch }}{% endif %}</td></tr>
 <tr><th>Trigger</th><td>{{ run.trigger }} (attempt {{ run.attempt }})</td></tr>
 <tr><th>Runner</th><td>{{ run.runner or "—" }}</td></tr>
+{% if run.peak_memory_mb is not none %}<tr><th>Resources</th><td>peak memory {{ "%.0f"|format(run.peak_memory_mb) }} MB, average {{ "%.0f"|format(run.avg_memory_mb or 0) }} MB, CPU {{ "%.0f"|format(run.avg_cpu_percent or 0) }}% of one core</td></tr>{% endif %}
 {% for s in history %}<tr><th>{{ s.status }}{% if s.conclusion %} ({{ s.conclusion }}){% endif %}</th>
 <td>{{ s.at.isoformat(timespec="seconds") }}{% if s.note %} — {{ s.note }}{% endif %}</td></tr>{% endfor %}
 </table>

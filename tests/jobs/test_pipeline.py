@@ -94,6 +94,8 @@ def test_execute_twice_runs_and_reports_once(ctx, standin, repo):
     run = run_row(ctx, run_id)
     assert (run.status, run.conclusion, run.tests_total, run.tests_failed) == ("completed", "failure", 3, 1)
     assert run.reported_at is not None
+    assert run.peak_memory_mb > 1 and run.avg_memory_mb > 0 and run.avg_cpu_percent >= 0
+    assert f"Resources: peak memory {run.peak_memory_mb:.0f} MB" in check_run.output["summary"]
     with storage.session_scope(ctx.sessions) as session:
         log = [line.text for line in storage.log_lines(session, run_id)]
     assert any("1 failed, 1 passed, 1 skipped" in line for line in log)
