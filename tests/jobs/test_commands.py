@@ -7,10 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis import Redis
 
 import storage
-from jobs import commands, context, pipeline, queues
+from jobs import commands, pipeline, queues
 from jobs.reaper import reap
 from runners.result import TestCase, TestStatus
 from tests.conftest import REPO_ROOT
@@ -36,27 +35,6 @@ def repo(tmp_path, standin):
                         "nan": "none"}.items():
         standin.set_permission(REPO, login, role)
     return repo
-
-
-@pytest.fixture
-def ctx(tmp_path, standin, redis_url, monkeypatch):
-    prefix = f"commands-test-{uuid.uuid4().hex[:8]}"
-    for name, value in {"APP_ID": str(standin.app_id), "PRIVATE_KEY": standin.private_key_pem,
-                        "WEBHOOK_SECRET": "s", "GITHUB_API_URL": standin.url, "REDIS_URL": redis_url,
-                        "DATABASE_URL": f"sqlite:///{tmp_path / 'verdict.db'}", "VERDICT_QUEUE_PREFIX": prefix,
-                        "VERDICT_DATA_DIR": str(tmp_path / "data"), "VERDICT_STALE_AFTER": "60",
-                        "VERDICT_RUNNER": "process", "VERDICT_RUN_TIMEOUT": "120",
-                        "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
-        monkeypatch.setenv(name, value)
-    context._context_for.cache_clear()
-    ctx = context.current()
-    storage.migrate(storage.make_engine(ctx.settings.database_url))
-    yield ctx
-    context._context_for.cache_clear()
-    redis = Redis.from_url(redis_url)
-    for pattern in (f"rq:*{prefix}*", f"{prefix}:*"):
-        for key in redis.scan_iter(pattern):
-            redis.delete(key)
 
 
 def say(ctx, standin, repo, body: str, login: str = "ada", *, status: str = "enqueued") -> tuple[str, int]:

@@ -19,7 +19,7 @@ from tests.jobs.test_gating import check_run_of, execute_queued, pull_request, r
 ORG_DEFAULTS = ("trusted: [rex]\nresources:\n  cpus: 1\n  timeout: 60\n"
                 "scope:\n  mode: all\n  skip_if_only_changed: [docs/**]\n")
 
-ctx, repo = test_commands.ctx, test_commands.repo  # the same fixtures: stand-in, Redis, SQLite
+repo = test_commands.repo  # the same repository fixture; ctx comes from tests/jobs/conftest.py
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.standin.payloads import webhook_payload
 from webhook.events import Event
 from webhook.receiver import decide
 
-ctx, repo = test_commands.ctx, test_commands.repo  # the same fixtures: stand-in, Redis, SQLite
+repo = test_commands.repo  # the same repository fixture; ctx comes from tests/jobs/conftest.py
 
 
 def deliver(ctx, event: str, payload: dict) -> list[int]:

@@ -20,7 +20,7 @@ from tests.standin.payloads import webhook_payload
 OTHER = 621  # a second installation, of another organisation
 OTHER_REPO, OTHER_REPO_ID = "other-org/calculator", 6201  # the same name and commits, in that installation
 
-ctx, repo = test_commands.ctx, test_commands.repo  # the same fixtures: stand-in, Redis, SQLite
+repo = test_commands.repo  # the same repository fixture; ctx comes from tests/jobs/conftest.py
 
 
 def stop(ctx, how: str, installation_id: int = INSTALLATION) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis import Redis
 
 import storage
-from jobs import context, pipeline, queues
+from jobs import pipeline, queues
 from jobs.reaper import EXPIRED_TITLE, REAPED_TITLE, reap
 from tests.conftest import REPO_ROOT
 from tests.gitrepo import GitRepo
 from tests.standin.payloads import webhook_payload
 
+pytestmark = pytest.mark.usefixtures("bwrap_available")  # jobs run the tests in the process sandbox
 INSTALLATION = 610
 REPO = "octo-org/calculator"
 REPO_ID = 6100
@@ -29,25 +28,6 @@ def repo(tmp_path, standin):
     repo.sha = repo.commit_tree(REPO_ROOT / "examples" / "calculator", "calculator with a bug")
     repo.clone_url = standin.add_repository(INSTALLATION, REPO, repo.path, repo_id=REPO_ID)["clone_url"]
     return repo
-
-
-@pytest.fixture
-def ctx(tmp_path, standin, redis_url, bwrap_available, monkeypatch):
-    prefix = f"jobs-test-{uuid.uuid4().hex[:8]}"
-    for name, value in {"APP_ID": str(standin.app_id), "PRIVATE_KEY": standin.private_key_pem,
-                        "WEBHOOK_SECRET": "s", "GITHUB_API_URL": standin.url, "REDIS_URL": redis_url,
-                        "DATABASE_URL": f"sqlite:///{tmp_path / 'verdict.db'}", "VERDICT_QUEUE_PREFIX": prefix,
-                        "VERDICT_RUNNER": "process", "VERDICT_DATA_DIR": str(tmp_path / "data"),
-                        "VERDICT_STALE_AFTER": "60", "VERDICT_RUN_TIMEOUT": "120", "VERDICT_PUBLIC_URL": "http://verdict.test"}.items():
-        monkeypatch.setenv(name, value)
-    context._context_for.cache_clear()
-    ctx = context.current()
-    storage.migrate(storage.make_engine(ctx.settings.database_url))
-    yield ctx
-    context._context_for.cache_clear()
-    redis = Redis.from_url(redis_url)
-    for key in redis.scan_iter(f"rq:*{prefix}*"):
-        redis.delete(key)
 
 
 def new_run(ctx, repo, installation_id=INSTALLATION, delivery_id="d-1", clone_url=None, payload="{}") -> int:

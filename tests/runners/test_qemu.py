@@ -15,28 +15,15 @@ from pathlib import Path
 import pytest
 
 from runners.errors import RunnerMisconfigured
-from runners.initramfs import build_initramfs, find_busybox
+from runners.initramfs import build_initramfs
 from runners.kernel import disk_modules, locate_kernel
 from runners.qemu import CONSOLE_LOG, QemuRunner
 from runners.result import Outcome, RunResult, RunSpec
 from runners.result import TestStatus as Status  # aliased: pytest would try to collect Test*
-from tests.conftest import REPO_ROOT, need
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO_ROOT / "examples" / "ktap-selftest"
-
-
-@pytest.fixture(scope="module")
-def qemu_ready() -> None:
-    reasons = []
-    if shutil.which("qemu-system-x86_64") is None:
-        reasons.append("qemu-system-x86_64 is not installed")
-    for check in (locate_kernel, find_busybox):
-        try:
-            check()
-        except RunnerMisconfigured as exc:
-            reasons.append(str(exc))
-    need(not reasons, "; ".join(reasons) + " (run scripts/install-qemu)")
 
 
 def qemu_processes() -> list[str]:
