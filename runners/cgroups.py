@@ -150,19 +150,25 @@ class RunCgroup:
             time.sleep(0.02)
         return True
 
-    def remove(self) -> None:
-        """rmdir the run's directories (retrying while the last killed processes exit)."""
+    def remove(self, timeout: float = 10.0) -> None:
+        """rmdir the run's directories, killing stragglers and retrying with backoff while the
+        last killed processes exit (after a fork bomb on a loaded machine that takes seconds)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
         for directory in self.unique_dirs():
-            for attempt in range(50):
+            while True:
                 try:
                     directory.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError as exc:
-                    if attempt == 49:
+                    if time.monotonic() > deadline:
                         log.error("could not remove the run's cgroup %s: %s", directory, exc)
-                    time.sleep(0.02)
+                        break
+                    self.kill_all(timeout=max(0.0, deadline - time.monotonic()))
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
 
 
 def unavailable_reason() -> str | None:
