@@ -45,11 +45,11 @@ from jobs.repo_config import (
     effective_limits,
     load_config,
 )
-from jobs.scoping import requested_arguments, scoped_arguments, skipped_report
-from jobs.triggers import ZERO_SHA, Comparison, comparison_for
-from jobs.workspace import fetch_commit, fetch_for_comparison
+from jobs.scoping import requested_arguments, scoped_arguments, select_for_commit, skipped_report
+from jobs.triggers import Comparison, comparison_for
+from jobs.workspace import fetch_commit
 from runners import Outcome, RunResult, TestCase, TestStatus, get_runner
-from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
+from scope import summary_markdown
 from verdict.errors import PermanentError, TransientError, VerdictError
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,10 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
         only = requested_arguments(storage.run_request(session, facts.run_id), workspace)
     selection = None
     if only is None:  # not narrowed by a slash command: the scope decides
-        selection = _select(ctx, facts, config, workspace, token, monitor)
+        selection = select_for_commit(
+            workspace, _comparison(ctx, facts), config, clone_url=facts.clone_url, token=token,
+            head_sha=facts.head_sha, default_branch=facts.default_branch,
+            cache_dir=ctx.settings.data_dir / "scope-cache", note=monitor.note)
         only = scoped_arguments(selection, plan.framework)
     if only is None:
         assert selection is not None
@@ -299,28 +302,6 @@ def _finish(ctx: JobContext, run_id: int, report: CheckReport, result: RunResult
         storage.finish_run(session, run_id, conclusion=report.conclusion, title=report.title,
                            summary=report.summary, error=result.error, totals=report.totals,
                            test_duration=result.duration, resources=result.resources)
-
-
-def _select(ctx: JobContext, facts: RunFacts, config: RepoConfig, workspace: Path, token: str,
-            monitor: RunMonitor) -> Selection | None:
-    """The tests this commit's change can affect, compared as its trigger says; None runs everything."""
-    comparison = _comparison(ctx, facts)
-    if comparison.runs_everything:
-        monitor.note(comparison.reason or "nothing to compare with: running everything")
-        return None
-    others = [comparison.base] if comparison.base else []
-    if not fetch_for_comparison(facts.clone_url, workspace, token, facts.head_sha, others, facts.default_branch):
-        monitor.note("no merge base found within the fetched history: the selection will run everything")
-    if comparison.push:
-        changes = push_changes(workspace, comparison.base or ZERO_SHA, facts.head_sha, facts.default_branch)
-    else:
-        changes = changed_files(workspace, comparison.base or "", facts.head_sha)
-    selection = select_tests(workspace, changes, scope_config(config.scope),
-                             is_default_branch_push=comparison.default_branch_push,
-                             cache_dir=ctx.settings.data_dir / "scope-cache")
-    monitor.note(f"scope: {selection.kind}, {len(selection.selected)} of {selection.total_test_files} test files"
-                 f" — {selection.reason}")
-    return selection
 
 
 def _comparison(ctx: JobContext, facts: RunFacts) -> Comparison:

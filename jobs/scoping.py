@@ -1,12 +1,17 @@
-"""Turning a scope selection into what to run, the same way for `verdict check` and the worker."""
+"""Which tests a run runs: the scope selection for a commit, slash-command requests, and what to append
+to the framework's command — the same way for `verdict check` and the worker."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from checks.output import CheckReport
-from scope import Selection, summary_markdown
+from jobs.repo_config import RepoConfig
+from jobs.triggers import ZERO_SHA, Comparison
+from jobs.workspace import fetch_for_comparison
+from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
 from verdict.errors import PermanentError
 
 SKIPPED_TITLE = "Skipped: no test can be affected by this change"
@@ -51,3 +56,24 @@ def requested_arguments(request: dict[str, Any] | None, workspace: Path) -> list
     if ".." in Path(path).parts or not resolved.is_relative_to(workspace.resolve()) or not resolved.exists():
         raise PermanentError(f"/test {target}: no such path in the repository at this commit")
     return [path]
+
+
+def select_for_commit(workspace: Path, comparison: Comparison, config: RepoConfig, *, clone_url: str, token: str,
+                      head_sha: str, default_branch: str, cache_dir: Path,
+                      note: Callable[[str], None]) -> Selection | None:
+    """The tests a fetched commit's change can affect, compared as its trigger says; None runs everything."""
+    if comparison.runs_everything:
+        note(comparison.reason or "nothing to compare with: running everything")
+        return None
+    others = [comparison.base] if comparison.base else []
+    if not fetch_for_comparison(clone_url, workspace, token, head_sha, others, default_branch):
+        note("no merge base found within the fetched history: the selection will run everything")
+    if comparison.push:
+        changes = push_changes(workspace, comparison.base or ZERO_SHA, head_sha, default_branch)
+    else:
+        changes = changed_files(workspace, comparison.base or "", head_sha)
+    selection = select_tests(workspace, changes, scope_config(config.scope),
+                             is_default_branch_push=comparison.default_branch_push, cache_dir=cache_dir)
+    note(f"scope: {selection.kind}, {len(selection.selected)} of {selection.total_test_files} test files"
+         f" — {selection.reason}")
+    return selection
