@@ -10,6 +10,8 @@ import base64
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -20,6 +22,7 @@ from githubkit.exception import GitHubException, RateLimitExceeded, RequestError
 from githubkit.retry import RetryOption
 
 from checks.errors import GitHubPermanentError, GitHubTransientError
+from verdict.errors import VerdictError
 from verdict.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,20 @@ def translate(exc: Exception, doing: str) -> Exception:
     return exc
 
 
+@contextmanager
+def github_errors(doing: str) -> Iterator[None]:
+    """Around GitHub calls: githubkit/httpx errors become Verdict's transient or permanent ones."""
+    try:
+        yield
+    except VerdictError:
+        raise
+    except Exception as exc:
+        translated = translate(exc, doing)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
 def _message(exc: RequestFailed) -> str:
     try:
         return str(exc.response.json().get("message", ""))[:500]
@@ -115,10 +132,8 @@ class GitHubApp:
             cached = self._tokens.get(installation_id)
             if cached and cached[1] - datetime.now(UTC) > TOKEN_REFRESH_MARGIN:
                 return cached[0]
-        try:
+        with github_errors(f"getting a token for installation {installation_id}"):
             data = self._app.rest.apps.create_installation_access_token(installation_id).parsed_data
-        except Exception as exc:
-            raise translate(exc, f"getting a token for installation {installation_id}") from exc
         expires = datetime.strptime(data.expires_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         with self._lock:
             self._tokens[installation_id] = (data.token, expires)
@@ -126,14 +141,13 @@ class GitHubApp:
 
     def installation_exists(self, installation_id: int) -> bool:
         try:
-            self._app.rest.apps.get_installation(installation_id)
+            with github_errors(f"looking up installation {installation_id}"):
+                self._app.rest.apps.get_installation(installation_id)
             return True
-        except RequestFailed as exc:
-            if exc.response.status_code == 404:
+        except GitHubPermanentError as exc:
+            if exc.status == 404:
                 return False
-            raise translate(exc, f"looking up installation {installation_id}") from exc
-        except Exception as exc:
-            raise translate(exc, f"looking up installation {installation_id}") from exc
+            raise
 
     def installation(self, installation_id: int) -> InstallationClient:
         return InstallationClient(self, installation_id)
@@ -158,11 +172,9 @@ class InstallationClient:
         owner, name_ = repo.split("/", 1)
         body = {"name": name, "head_sha": head_sha, "status": status, "details_url": details_url,
                 "external_id": external_id, **{k: v for k, v in fields.items() if v is not None}}
-        try:
+        with github_errors(f"creating a check run on {repo}@{head_sha[:12]}"):
             gh = self._app._client(self.installation_id)  # keep a reference: githubkit's namespaces hold weak ones
             resp = gh.rest.checks.create(owner, name_, data=cast(Any, body))
-        except Exception as exc:
-            raise translate(exc, f"creating a check run on {repo}@{head_sha[:12]}") from exc
         return int(resp.parsed_data.id)
 
     def read_file(self, repo: str, path: str, ref: str) -> str | None:
@@ -171,28 +183,25 @@ class InstallationClient:
 
     def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None:
         owner, name_ = repo.split("/", 1)
-        try:
+        with github_errors(f"updating check run {check_run_id} on {repo}"):
             gh = self._app._client(self.installation_id)
             body = {k: v for k, v in fields.items() if v is not None}
             gh.rest.checks.update(owner, name_, check_run_id, data=cast(Any, body))
-        except Exception as exc:
-            raise translate(exc, f"updating check run {check_run_id} on {repo}") from exc
 
 
 def _read_file(client: InstallationClient, repo: str, path: str, ref: str) -> str | None:
     owner, name = repo.split("/", 1)
     try:
-        gh = client._app._client(client.installation_id)
-        # no ref: GitHub reads the repository's default branch
-        answer = gh.rest.repos.get_content(owner, name, path, ref=ref) if ref else gh.rest.repos.get_content(
-            owner, name, path)
-        data = answer.parsed_data
-    except RequestFailed as exc:
-        if exc.response.status_code == 404:
+        with github_errors(f"reading {path} at {ref or 'the default branch'} in {repo}"):
+            gh = client._app._client(client.installation_id)
+            # no ref: GitHub reads the repository's default branch
+            answer = gh.rest.repos.get_content(owner, name, path, ref=ref) if ref else gh.rest.repos.get_content(
+                owner, name, path)
+            data = answer.parsed_data
+    except GitHubPermanentError as exc:
+        if exc.status == 404:
             return None
-        raise translate(exc, f"reading {path} at {ref or 'the default branch'} in {repo}") from exc
-    except Exception as exc:
-        raise translate(exc, f"reading {path} at {ref or 'the default branch'} in {repo}") from exc
+        raise
     if getattr(data, "type", None) != "file" or getattr(data, "encoding", None) != "base64":
         return None  # a directory, symlink or submodule is not a config file
     return base64.b64decode(data.content).decode("utf-8", errors="replace")  # type: ignore[union-attr]

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from githubkit.exception import RequestFailed
-
-from checks.client import InstallationClient, translate
+from checks.client import InstallationClient, github_errors
+from checks.errors import GitHubPermanentError
 
 MAX_COMMENT_CHARS = 65_536  # GitHub refuses longer comment bodies with 422
 WRITE_ROLES = ("admin", "maintain", "write")
@@ -67,44 +66,36 @@ class ConversationClient(InstallationClient):
         if len(body) > MAX_COMMENT_CHARS:
             raise ValueError(f"comment body is {len(body)} characters; GitHub allows {MAX_COMMENT_CHARS}")
         owner, name = repo.split("/", 1)
-        try:
+        with github_errors(f"commenting on {repo}#{issue_number}"):
             gh = self._app._client(self.installation_id)  # keep a reference: githubkit's namespaces hold weak ones
             resp = gh.rest.issues.create_comment(owner, name, issue_number, data=cast(Any, {"body": body}))
-        except Exception as exc:
-            raise translate(exc, f"commenting on {repo}#{issue_number}") from exc
         return int(resp.json()["id"])
 
     def react(self, repo: str, comment_id: int, content: str = "eyes") -> None:
         """Add a reaction to an issue or pull request comment (already there is fine)."""
         owner, name = repo.split("/", 1)
-        try:
+        with github_errors(f"reacting {content} to comment {comment_id} on {repo}"):
             gh = self._app._client(self.installation_id)
             gh.rest.reactions.create_for_issue_comment(owner, name, comment_id, data=cast(Any, {"content": content}))
-        except Exception as exc:
-            raise translate(exc, f"reacting {content} to comment {comment_id} on {repo}") from exc
 
     def permission(self, repo: str, login: str) -> Permission:
         """`login`'s access to `repo`; a login GitHub does not know has none."""
         owner, name = repo.split("/", 1)
-        doing = f"reading {login}'s permission on {repo}"
         try:
-            gh = self._app._client(self.installation_id)
-            data = gh.rest.repos.get_collaborator_permission_level(owner, name, login).json()
-        except RequestFailed as exc:
-            if exc.response.status_code == 404 and _repository_is_visible(self, owner, name):
+            with github_errors(f"reading {login}'s permission on {repo}"):
+                gh = self._app._client(self.installation_id)
+                data = gh.rest.repos.get_collaborator_permission_level(owner, name, login).json()
+        except GitHubPermanentError as exc:
+            if exc.status == 404 and _repository_is_visible(self, owner, name):
                 return NO_PERMISSION  # the login does not exist (or is not a user)
-            raise translate(exc, doing) from exc
-        except Exception as exc:
-            raise translate(exc, doing) from exc
+            raise
         return Permission(str(data.get("role_name") or "none"), str(data.get("permission") or "none"))
 
     def pull_request(self, repo: str, number: int) -> PullRequest:
         owner, name = repo.split("/", 1)
-        try:
+        with github_errors(f"reading pull request {repo}#{number}"):
             gh = self._app._client(self.installation_id)
             data = cast(dict[str, Any], gh.rest.pulls.get(owner, name, number).json())
-        except Exception as exc:
-            raise translate(exc, f"reading pull request {repo}#{number}") from exc
         head_repo: dict[str, Any] = data["head"].get("repo") or {}  # None when the fork was deleted
         return PullRequest(number=int(data["number"]), head_sha=data["head"]["sha"], head_ref=data["head"]["ref"],
                            base_ref=data["base"]["ref"], author=(data.get("user") or {}).get("login", ""),
@@ -115,12 +106,11 @@ class ConversationClient(InstallationClient):
 def _repository_is_visible(client: InstallationClient, owner: str, name: str) -> bool:
     """A 404 for a permission means "no such user" only if the repository itself is reachable."""
     try:
-        gh = client._app._client(client.installation_id)
-        gh.rest.repos.get(owner, name)
-    except RequestFailed as exc:
-        if exc.response.status_code == 404:
+        with github_errors(f"reading {owner}/{name}"):
+            gh = client._app._client(client.installation_id)
+            gh.rest.repos.get(owner, name)
+    except GitHubPermanentError as exc:
+        if exc.status == 404:
             return False
-        raise translate(exc, f"reading {owner}/{name}") from exc
-    except Exception as exc:
-        raise translate(exc, f"reading {owner}/{name}") from exc
+        raise
     return True
