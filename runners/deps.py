@@ -30,10 +30,24 @@ never used; a per-key file lock keeps two workers from installing the same lock 
 Entries are owned by the worker, not by the sandbox user, so no later test can change them;
 the caches tools keep inside node_modules (SCRATCH_DIRS) lead to the run's throw-away /tmp.
 
+Python: a workspace whose requirements (requirements.py: requirements.txt and friends, else
+pyproject.toml's dependency lists) are non-empty gets `<root>/pip-<hash>/site-packages`,
+the hash taken over the requirements text and the installing interpreter's version (wheels
+are per-ABI). The runner mounts it read-only at PYTHON_DEPS_MOUNT and puts that on
+PYTHONPATH for the test step (so .pth files in it are not processed and console scripts are
+not on PATH: `python3 -m tool` works). Filling it is
+    `python3 -m pip install --only-binary=:all: --target site-packages -r requirements.txt`
+in a scratch directory holding only the generated requirements file: wheels only, so no
+dependency's setup.py or build backend runs, and requirements.py refuses lines that would
+need a build before pip starts. Both runners use the worker's own pip in the process
+runner's install sandbox (the verdict-python image has no pip); the image's Debian
+python3.11 and the worker's 3.11 share the wheel ABI.
+
 Residual risk: the install step can reach what the worker's network reaches, and npm fetches
-the `resolved` URLs a lock file names; a hostile lock file could make npm send GET requests
-to services on the worker's network. Keep the worker's network free of unauthenticated
-services, or point npm at a registry proxy (npm_config_registry) and firewall the rest.
+the `resolved` URLs a lock file names (pip, the index and .whl URLs a requirements file
+names); a hostile lock file could make npm send GET requests to services on the worker's
+network. Keep the worker's network free of unauthenticated services, or point npm at a
+registry proxy (npm_config_registry, PIP_INDEX_URL) and firewall the rest.
 """
 
 from __future__ import annotations
@@ -43,6 +57,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +66,7 @@ from pathlib import Path
 
 from runners.ownership import chown_tree, sandbox_user
 from runners.reportfile import read_report
+from runners.requirements import PythonRequirements, UnsafeRequirements, python_requirements
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +79,16 @@ KEY_VERSION = "3"  # bump when the install step changes what ends up in the cach
 # vanish with the run while node_modules itself stays read-only.
 SCRATCH_DIRS = (".cache", ".vite")
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
+PIP_KEY_VERSION = "1"
+PYTHON_DEPS_MOUNT = "/verdict-deps/site-packages"  # where the runners mount a cached site-packages
+PIP_INSTALL = ["python3", "-m", "pip", "install", "--only-binary=:all:", "--no-input", "--no-cache-dir",
+               "--disable-pip-version-check", "--no-warn-script-location", "--target", "site-packages",
+               "-r", "requirements.txt"]
 
 
 class InstallFailed(Exception):
-    """npm ci failed (a lock file out of date, the registry unreachable); the message says why."""
+    """npm ci or pip install failed (a lock file out of date, a package that does not exist, the
+    registry unreachable, a requirement that would need a build); the message says why."""
 
 
 Installer = Callable[[Path, list[str]], None]
@@ -103,25 +125,12 @@ class DependencyCache:
         deps = self.node_dependencies(workspace)
         if deps is None:
             return None
-        entry = self.root / deps.key
-        if entry.is_dir():
-            return entry / "node_modules"
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock(deps.key):
-            if not entry.is_dir():  # another worker may have installed it while we waited
-                self._install(workspace, deps, entry, install)
-        return entry / "node_modules"
 
-    def _install(self, workspace: Path, deps: NodeDependencies, entry: Path, install: Installer) -> None:
-        stage = Path(tempfile.mkdtemp(prefix=f"{deps.key}.", suffix=".partial", dir=self.root))
-        try:
-            os.chmod(stage, 0o755)
+        def fill(stage: Path) -> None:
             for name in ("package.json", deps.lock_file):
                 (stage / name).write_bytes(read_report(workspace / name, workspace, MAX_MANIFEST_BYTES))
-            uid, gid = sandbox_user()
-            chown_tree(stage, uid, gid)
-            log.info("installing npm dependencies of %s into %s", deps.lock_file, entry)
-            self.installs += 1
+            _as_sandbox_user(stage)
+            log.info("installing npm dependencies of %s into %s", deps.lock_file, self.root / deps.key)
             install(stage, list(NPM_CI))
             (stage / "node_modules").mkdir(exist_ok=True)  # a package without dependencies
             for scratch in SCRATCH_DIRS:
@@ -129,10 +138,58 @@ class DependencyCache:
                 if link.is_symlink() or link.exists():
                     shutil.rmtree(link) if link.is_dir() and not link.is_symlink() else link.unlink()
                 link.symlink_to("/tmp")
-            chown_tree(stage, os.getuid(), os.getgid())
-            os.rename(stage, entry)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+
+        return self._cached(deps.key, fill) / "node_modules"
+
+    def python_dependencies(self, workspace: Path) -> tuple[PythonRequirements, str] | None:
+        """The workspace's Python requirements and their cache key, or None when it declares none.
+        InstallFailed when a requirement would need a build (requirements.py)."""
+        try:
+            requirements = python_requirements(workspace)
+        except (UnsafeRequirements, OSError) as exc:
+            raise InstallFailed(str(exc)) from None
+        if requirements is None:
+            return None
+        digest = hashlib.sha256(f"pip:{PIP_KEY_VERSION}:{sys.version_info[0]}.{sys.version_info[1]}:".encode())
+        digest.update(requirements.text.encode())
+        return requirements, f"pip-{digest.hexdigest()[:24]}"
+
+    def site_packages_for(self, workspace: Path, install: Installer) -> Path | None:
+        """The cached site-packages for the workspace's Python requirements, installing them on a
+        miss; None when it declares none. InstallFailed when pip fails or a line is refused."""
+        found = self.python_dependencies(workspace)
+        if found is None:
+            return None
+        requirements, key = found
+
+        def fill(stage: Path) -> None:
+            (stage / "requirements.txt").write_text(requirements.text)
+            (stage / "site-packages").mkdir()
+            _as_sandbox_user(stage)
+            log.info("installing Python dependencies of %s into %s", ", ".join(requirements.sources),
+                     self.root / key)
+            install(stage, list(PIP_INSTALL))
+
+        return self._cached(key, fill) / "site-packages"
+
+    def _cached(self, key: str, fill: Callable[[Path], None]) -> Path:
+        """`<root>/<key>`, filled by `fill(scratch directory)` on a miss and then renamed into place."""
+        entry = self.root / key
+        if entry.is_dir():
+            return entry
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock(key):
+            if not entry.is_dir():  # another worker may have installed it while we waited
+                stage = Path(tempfile.mkdtemp(prefix=f"{key}.", suffix=".partial", dir=self.root))
+                try:
+                    os.chmod(stage, 0o755)
+                    self.installs += 1
+                    fill(stage)
+                    chown_tree(stage, os.getuid(), os.getgid())
+                    os.rename(stage, entry)
+                finally:
+                    shutil.rmtree(stage, ignore_errors=True)
+        return entry
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[None]:
@@ -142,6 +199,11 @@ class DependencyCache:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _as_sandbox_user(stage: Path) -> None:
+    uid, gid = sandbox_user()
+    chown_tree(stage, uid, gid)
 
 
 def prepare_mount_point(workspace: Path) -> None:

@@ -18,6 +18,11 @@ A JavaScript run with an npm lock file gets node_modules from the dependency cac
 (deps.py), mounted read-only at /workspace/node_modules; on a cache miss `npm ci` runs
 first in a container of the same image and hardening on the default bridge network, with
 the host's CA bundle mounted read-only (a TLS-intercepting proxy's CA is only there).
+A pytest run of a workspace with Python requirements gets the cached site-packages mounted
+read-only at /verdict-deps/site-packages and put on PYTHONPATH. The image has no pip, so a
+cache miss is filled by the process runner's install step (the worker's pip in bubblewrap,
+see process.py), which this runner then needs; the image's Debian python3.11 shares the
+wheel ABI with the worker's 3.11.
 
 While the container runs, its cgroup's counters (found through its init process, monitor.py)
 are sampled every half second for RunResult.resources; where they are not readable from here
@@ -38,13 +43,14 @@ from typing import Any
 import docker
 import requests
 
-from runners.deps import DependencyCache, InstallFailed, prepare_mount_point
+from runners.deps import PYTHON_DEPS_MOUNT, DependencyCache, InstallFailed, prepare_mount_point
 from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured, RunnerUnavailable
 from runners.images import docker_client, ensure_image
-from runners.installing import OutputTail, check_install, install_spec
+from runners.installing import OutputTail, check_install, install_spec, with_python_path
 from runners.monitor import Probe, Reading, ResourceMonitor, cgroup_probe_for_pid
 from runners.ownership import lent_to_sandbox
+from runners.process import ProcessRunner
 from runners.quota import quota_workspace
 from runners.reports import parser_for
 from runners.result import Ended, Outcome, OutputSink, ResourceUsage, RunResult, RunSpec
@@ -56,6 +62,7 @@ SANDBOX_ROOT = "/workspace"
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMAGE_FOR_FORMAT = {"junit": "python", "jest": "node", "vitest": "node", "mocha": "node"}
 NODE_FORMATS = {"jest", "vitest", "mocha"}  # report formats whose runs need the repository's node_modules
+PYTHON_FORMATS = {"junit"}  # report formats whose runs (pytest) need the repository's Python requirements
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -81,7 +88,7 @@ class DockerRunner:
         image = spec.image or self.image or ensure_image(self.client, IMAGE_FOR_FORMAT[spec.report_format])
         report = prepare_report_dir(spec.workspace, spec.report_file)
         try:
-            mounts = self._dependency_mounts(image, spec)
+            spec, mounts = self._dependency_mounts(image, spec)
             with lent_to_sandbox(spec.workspace) as (uid, gid), quota_workspace(spec.workspace,
                                                                                  spec.disk_mb) as workspace:
                 ended = self._execute(image, replace(spec, workspace=workspace), f"{uid}:{gid}", mounts=mounts)
@@ -97,14 +104,23 @@ class DockerRunner:
         return RunResult(outcome=ended.outcome, exit_code=ended.exit_code, duration=ended.duration, tests=tests,
                          error=ended.error or report_error, resources=ended.resources)
 
-    def _dependency_mounts(self, image: str, spec: RunSpec) -> dict[str, dict[str, str]]:
+    def _dependency_mounts(self, image: str, spec: RunSpec) -> tuple[RunSpec, dict[str, dict[str, str]]]:
+        """The spec to run (PYTHONPATH added for Python dependencies) and the cached dependency
+        directories to mount read-only, installing them on a cache miss (InstallFailed)."""
+        if spec.report_format in PYTHON_FORMATS:
+            pip_install = partial(ProcessRunner(deps=self.deps).install_step, spec)  # the image has no pip
+            site_packages = self.deps.site_packages_for(spec.workspace, pip_install)
+            if site_packages is None:
+                return spec, {}
+            return (with_python_path(spec, PYTHON_DEPS_MOUNT),
+                    {str(site_packages): {"bind": PYTHON_DEPS_MOUNT, "mode": "ro"}})
         if spec.report_format not in NODE_FORMATS:
-            return {}
+            return spec, {}
         node_modules = self.deps.node_modules_for(spec.workspace, partial(self._install, image, spec))
         if node_modules is None:
-            return {}
+            return spec, {}
         prepare_mount_point(spec.workspace)
-        return {str(node_modules): {"bind": f"{SANDBOX_ROOT}/node_modules", "mode": "ro"}}
+        return spec, {str(node_modules): {"bind": f"{SANDBOX_ROOT}/node_modules", "mode": "ro"}}
 
     def _install(self, image: str, spec: RunSpec, stage: Path, argv: list[str]) -> None:
         """The install step: argv in `stage` (already the sandbox user's), on the bridge network."""

@@ -54,6 +54,14 @@ JavaScript
     workspace with an npm lock file gets its node_modules from the dependency cache
     (deps.py), bound read-only at /workspace/node_modules; on a cache miss `npm ci` runs
     first in this same sandbox, the only difference being that it shares the host's network.
+
+Python dependencies
+    A pytest run of a workspace with requirements (deps.py, requirements.py) gets the cached
+    site-packages bound read-only at /verdict-deps/site-packages and put first on PYTHONPATH;
+    on a cache miss the worker's own `python3 -m pip install --only-binary=:all: --target`
+    runs first in the same network-sharing install sandbox, with the worker's pip config file
+    bound read-only (installing.worker_pip_config). The docker runner borrows this install
+    step (`install_step`), as its Python image has no pip.
 """
 
 from __future__ import annotations
@@ -72,10 +80,18 @@ from pathlib import Path
 from typing import IO
 
 from runners.cgroups import RunCgroup
-from runners.deps import DependencyCache, InstallFailed, prepare_mount_point
+from runners.deps import PYTHON_DEPS_MOUNT, DependencyCache, InstallFailed, prepare_mount_point
 from runners.discover import prepare_report_dir
 from runners.errors import RunnerMisconfigured
-from runners.installing import OutputTail, check_install, install_spec
+from runners.installing import (
+    PIP_CONFIG_MOUNT,
+    OutputTail,
+    check_install,
+    install_spec,
+    install_tool,
+    with_python_path,
+    worker_pip_config,
+)
 from runners.monitor import Probe, ProcessTreeProbe, ResourceMonitor
 from runners.ownership import lent_to_sandbox
 from runners.reports import parser_for
@@ -89,6 +105,7 @@ FRESH_DIRS = ("proc", "dev", "tmp", "sys")  # top-level entries the sandbox gets
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LINE = 64 * 1024  # longer output lines are split
 NODE_FORMATS = {"jest", "vitest", "mocha"}  # report formats whose runs need the repository's node_modules
+PYTHON_FORMATS = {"junit"}  # report formats whose runs (pytest) need the repository's Python requirements
 NODE_ADDRESS_RESERVE_MB = 64 * 1024  # virtual, not resident: see address_space_limit
 BACKSTOP_FACTOR = 4  # with a cgroup, RLIMIT_AS is this many times spec.memory_mb (plus 1 GB)
 
@@ -109,29 +126,46 @@ class ProcessRunner:
         tools = self._tools()
         parse = parser_for(spec.report_format)
         report = prepare_report_dir(spec.workspace, spec.report_file)
-        mounts: list[tuple[Path, str]] = []
-        if spec.report_format in NODE_FORMATS:
-            try:
-                node_modules = self.deps.node_modules_for(spec.workspace, partial(self._install, spec, tools))
-            except InstallFailed as exc:
-                return RunResult(outcome=Outcome.ERROR, exit_code=None, duration=0.0,
-                                 error=f"installing the dependencies failed: {exc}")
-            if node_modules is not None:
-                prepare_mount_point(spec.workspace)
-                mounts.append((node_modules, f"{SANDBOX_ROOT}/node_modules"))
+        try:
+            spec, mounts = self._dependency_mounts(spec)
+        except InstallFailed as exc:
+            return RunResult(outcome=Outcome.ERROR, exit_code=None, duration=0.0,
+                             error=f"installing the dependencies failed: {exc}")
         with lent_to_sandbox(spec.workspace) as (uid, gid):
             ended = self._sandboxed(spec, tools, uid, gid, read_only=mounts)
         tests, report_error = parse(report, spec.workspace, SANDBOX_ROOT)
         return RunResult(outcome=ended.outcome, exit_code=ended.exit_code, duration=ended.duration, tests=tests,
                          error=ended.error or report_error, resources=ended.resources)
 
-    def _install(self, spec: RunSpec, tools: dict[str, str], stage: Path, argv: list[str]) -> None:
-        """The install step: argv in `stage` (already the sandbox user's), network shared."""
+    def _dependency_mounts(self, spec: RunSpec) -> tuple[RunSpec, list[tuple[Path, str]]]:
+        """The spec to run (PYTHONPATH added for Python dependencies) and the cached dependency
+        directories to bind read-only, installing them on a cache miss (InstallFailed)."""
+        install = partial(self.install_step, spec)
+        if spec.report_format in NODE_FORMATS:
+            node_modules = self.deps.node_modules_for(spec.workspace, install)
+            if node_modules is None:
+                return spec, []
+            prepare_mount_point(spec.workspace)
+            return spec, [(node_modules, f"{SANDBOX_ROOT}/node_modules")]
+        if spec.report_format in PYTHON_FORMATS:
+            site_packages = self.deps.site_packages_for(spec.workspace, install)
+            if site_packages is None:
+                return spec, []
+            return with_python_path(spec, PYTHON_DEPS_MOUNT), [(site_packages, PYTHON_DEPS_MOUNT)]
+        return spec, []
+
+    def install_step(self, spec: RunSpec, stage: Path, argv: list[str]) -> None:
+        """The install step: argv in `stage` (already the sandbox user's), network shared; for
+        pip, the worker's pip config file bound read-only. InstallFailed when it fails."""
+        tools = self._tools()
         tail = OutputTail(spec.on_output)
-        install = install_spec(spec, stage, argv, tail)
+        config = worker_pip_config() if install_tool(argv) == "pip" else None
+        extra_env = {"PIP_CONFIG_FILE": PIP_CONFIG_MOUNT} if config is not None else {}
+        install = install_spec(spec, stage, argv, tail, extra_env=extra_env)
         uid, gid = stage.stat().st_uid, stage.stat().st_gid
-        ended = self._sandboxed(install, tools, uid, gid, network=True)
-        check_install(ended.outcome, ended.exit_code, ended.error, tail)
+        ended = self._sandboxed(install, tools, uid, gid, network=True,
+                                read_only=[(config, PIP_CONFIG_MOUNT)] if config is not None else [])
+        check_install(ended.outcome, ended.exit_code, ended.error, tail, command=" ".join(argv[:4]))
 
     def _sandboxed(self, spec: RunSpec, tools: dict[str, str], uid: int, gid: int, network: bool = False,
                    read_only: list[tuple[Path, str]] | None = None) -> Ended:
@@ -192,6 +226,9 @@ class ProcessRunner:
             args += ["--tmpfs", hidden, *self._rebind_under(hidden)]
         args += ["--bind", str(spec.workspace.resolve()), SANDBOX_ROOT]
         for host, inside in read_only:
+            for parent in reversed(Path(inside).parents[:-1]):  # bwrap would make them 0700 in the root tmpfs
+                if not parent.is_relative_to(SANDBOX_ROOT):
+                    args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", str(host), inside]
         args += ["--remount-ro", "/"]
         return args
