@@ -294,3 +294,30 @@ def test_an_endless_file_stops_at_the_disk_quota(kind: str, stopped_by: str, rep
     assert f"write stopped: {stopped_by}" in lines, lines
     written = repo / "endless.bin"
     assert written.is_file() and written.stat().st_size <= 32 * 1024 * 1024
+
+
+PROBE_HOST_INTERFACES = """
+import os
+for path in ("/proc/kcore", "/var/run/docker.sock", "/run/docker.sock", "/dev/mem"):
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        print("readable", path)
+    except OSError as exc:
+        print("refused", path, exc.__class__.__name__)
+status = open("/proc/self/status").read()
+print("seccomp", next(l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")))
+print("uid", os.getuid())
+"""
+
+
+@pytest.mark.parametrize("kind", ["process", "docker"])
+def test_kernel_memory_docker_socket_and_root_are_out_of_reach(kind: str, repo: Path,
+                                                                request: pytest.FixtureRequest) -> None:
+    result, lines = run(make_runner(kind, request), repo, python(PROBE_HOST_INTERFACES))
+
+    assert result.outcome == Outcome.EXITED, result.error
+    assert not [line for line in lines if line.startswith("readable")], lines
+    assert "uid 0" not in lines, lines
+    if kind == "docker":
+        assert "seccomp 2" in lines, lines  # Docker's default seccomp profile is kept (mode 2: filter)
