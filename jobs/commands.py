@@ -15,7 +15,8 @@ Work of a suspended or removed installation is dropped.
 Redis keys, all under "<queue prefix>:commands:":
   permission:<installation>:<repository>:<login>  the login's role, cached PERMISSION_TTL s
   debounce:<repository>:<pull>:<command>[:target] the delivery that last ran it, DEBOUNCE_SECONDS
-  runs:<installation>:<minute>                    runs started by commands in that minute
+  runs:<installation>                             sorted set of command-started runs in the last 60 s
+  limited:<installation>:<pull>                   the "too many runs" reply was posted (60 s)
   done:<delivery>:<index>                         commands handled, so a retried job skips them
 """
 
@@ -250,13 +251,20 @@ class Conversation:
         return self.ctx.redis.get(key) == self.facts.delivery_id.encode()  # this delivery, retried
 
     def within_run_limit(self) -> bool:
-        key = self._key("runs", self.facts.installation_id, int(time.time() // 60))
-        started = self.ctx.redis.incr(key)
-        self.ctx.redis.expire(key, 120)
-        if started <= RUNS_PER_MINUTE:
+        """At most RUNS_PER_MINUTE command-started runs per installation in any 60 s (a sliding window)."""
+        key = self._key("runs", self.facts.installation_id)
+        now = time.time()
+        with self.ctx.redis.pipeline() as pipe:
+            pipe.zremrangebyscore(key, 0, now - 60)
+            pipe.zcard(key)
+            _, started = pipe.execute()
+        if started < RUNS_PER_MINUTE:
+            self.ctx.redis.zadd(key, {f"{self.facts.delivery_id}:{now}": now})
+            self.ctx.redis.expire(key, 120)
             return True
-        if not self._limited:
-            self._limited = True
+        notice = self._key("limited", self.facts.installation_id, self.facts.pull_number)
+        if not self._limited and self.ctx.redis.set(notice, self.facts.delivery_id, nx=True, ex=60):
+            self._limited = True  # one explanation per pull request and minute, not one per refused comment
             self.reply(f"@{self.facts.login}, this installation has started {RUNS_PER_MINUTE} runs from comments "
                        "in the last minute, which is as many as Verdict allows; please try again in a minute.")
         return False

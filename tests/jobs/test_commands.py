@@ -295,6 +295,18 @@ def test_runs_from_commands_are_limited_per_installation(ctx, standin, repo, mon
     assert "2 runs from comments in the last minute" in reply
 
 
+def test_a_burst_of_100_commands_in_a_minute_does_not_start_100_runs(ctx, standin, repo):
+    identical = [say(ctx, standin, repo, "/retest" if i % 2 else "/test", "wes")[0] for i in range(50)]
+    distinct = [say(ctx, standin, repo, f"/test tests/case_{i}.py", "ada")[0] for i in range(50)]
+    for delivery in identical + distinct:
+        commands.handle_comment(delivery)
+    started = runs(ctx)
+    assert len(started) <= commands.RUNS_PER_MINUTE  # identical ones debounced, the rest capped
+    assert sum(1 for r in started if r[2].get("command") == "test" and r[2].get("target") is None) == 1
+    limit_replies = [r for r in replies(standin) if "runs from comments in the last minute" in r]
+    assert len(limit_replies) == 1  # one explanation, not one per refused comment
+
+
 def test_a_retried_job_does_not_repeat_its_commands(ctx, standin, repo):
     delivery, _ = say(ctx, standin, repo, "/test\n/help")
     commands.handle_comment(delivery)
