@@ -91,26 +91,8 @@ def make_runner(kind: str, request: pytest.FixtureRequest):
         return ProcessRunner()
     if kind == "docker":
         return DockerRunner(client=request.getfixturevalue("docker_client"))
-    request.getfixturevalue("qemu_available")
+    request.getfixturevalue("qemu_ready")
     return QemuRunner(memory_mb=256)
-
-
-@pytest.fixture(scope="module")
-def qemu_available() -> None:
-    import shutil
-
-    from runners.errors import RunnerMisconfigured
-    from runners.initramfs import find_busybox
-    from runners.kernel import locate_kernel
-    from tests.conftest import need
-
-    reasons = [] if shutil.which("qemu-system-x86_64") else ["qemu-system-x86_64 is not installed"]
-    for check in (locate_kernel, find_busybox):
-        try:
-            check()
-        except RunnerMisconfigured as exc:
-            reasons.append(str(exc))
-    need(not reasons, "; ".join(reasons) + " (run scripts/install-qemu)")
 
 
 def python(script: str, marker: str = "") -> list[str]:
