@@ -19,7 +19,7 @@ from checks.output import CheckReport, report_for
 from jobs.monitor import RunMonitor
 from jobs.scoping import scoped_arguments, skipped_report
 from runners import Outcome, RunResult, get_runner, test_plan_for
-from scope import Selection, changed_files, select_tests, summary_markdown
+from scope import ChangeSet, Selection, changed_files, select_tests, summary_markdown
 from scope.cli import config_at
 from scope.git import resolve_commit as git_resolve
 from verdict.errors import PermanentError
@@ -66,8 +66,12 @@ def _repository_id(top: Path) -> int:
 def check_local(path: Path, settings: Settings, *, base: str | None = None, runner: str = "process",
                 run_all: bool = False) -> LocalVerdict:
     top, toplevel = _checkout_root(path)
-    changes = _changes(top, toplevel, base)
-    selection = None if run_all or base is None else _selection(top, toplevel, base, changes)
+    change_set = _change_set(top, toplevel, base)
+    changes = _under(change_set.paths, top, toplevel) if change_set is not None else []
+    selection = None
+    if change_set is not None and not run_all and top == toplevel:  # scope needs PATH to be a checkout's top
+        assert base is not None
+        selection = select_tests(top, change_set, config_at(top, base))
     run_runner = get_runner(runner)
     engine = storage.make_engine(settings.database_url)
     storage.migrate(engine)
@@ -110,24 +114,21 @@ def _checkout_root(path: Path) -> tuple[Path, Path]:
     return path.resolve(), toplevel
 
 
-def _changes(top: Path, toplevel: Path, base: str | None) -> list[str]:
-    """Files under PATH changed since the merge base with `base`, relative to PATH."""
+def _change_set(top: Path, toplevel: Path, base: str | None) -> ChangeSet | None:
+    """What changed since the merge base with `base` (None without --base)."""
     if base is None:
-        return []
+        return None
     if git_resolve(toplevel, base) is None:
         raise PermanentError(f"--base {base!r} is not a commit in {top}")
+    return changed_files(toplevel, base)
+
+
+def _under(paths: list[str], top: Path, toplevel: Path) -> list[str]:
+    """The changed paths under PATH, relative to PATH."""
     prefix = top.relative_to(toplevel).as_posix()
-    paths = changed_files(toplevel, base).paths
     if prefix == ".":
         return list(paths)
     return [p[len(prefix) + 1:] for p in paths if p.startswith(prefix + "/")]
-
-
-def _selection(top: Path, toplevel: Path, base: str, changes: list[str]) -> Selection | None:
-    """Which tests the change can affect; None (run everything) when PATH is not a checkout's top."""
-    if top != toplevel:
-        return None
-    return select_tests(top, changed_files(top, base), config_at(top, base))
 
 
 def _start_local_run(sessions, top: Path, runner: str) -> int:

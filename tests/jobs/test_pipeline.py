@@ -227,12 +227,10 @@ def test_config_sets_the_runner_and_limits(ctx, standin, repo):
     assert check_run.conclusion == "timed_out"
 
 
-def test_pull_request_runs_only_what_its_change_can_affect(ctx, standin, repo):
-    repo.write("calculator/units.py", "def metres(km):\n    return km * 1000\n", "units")
-    base = repo.write("tests/test_units.py", "from calculator.units import metres\n\n\ndef test_metres():\n"
-                      "    assert metres(2) == 2000\n", "test units")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.sha = repo.write("calculator/units.py", "def metres(km):\n    return km * 100\n", "break units")
+def run_pull_request(ctx, repo, base: str, branch: str, path: str, text: str) -> int:
+    """Commit `path` on a branch from `base`, deliver pull_request.opened for it, and run the jobs."""
+    repo.git("checkout", "-q", "-b", branch)
+    repo.sha = repo.write(path, text, f"change {path}")
     repo.git("checkout", "-q", "main")
     payload = webhook_payload("pull_request", "opened.payload.json", full_name=REPO, repo_id=REPO_ID,
                               installation_id=INSTALLATION, clone_url=repo.clone_url, head_sha=repo.sha,
@@ -240,6 +238,14 @@ def test_pull_request_runs_only_what_its_change_can_affect(ctx, standin, repo):
     run_id = new_run(ctx, repo, payload=json.dumps(payload))
     pipeline.create_check(run_id)
     pipeline.execute(run_id)
+    return run_id
+
+
+def test_pull_request_runs_only_what_its_change_can_affect(ctx, standin, repo):
+    repo.write("calculator/units.py", "def metres(km):\n    return km * 1000\n", "units")
+    base = repo.write("tests/test_units.py", "from calculator.units import metres\n\n\ndef test_metres():\n"
+                      "    assert metres(2) == 2000\n", "test units")
+    run_pull_request(ctx, repo, base, "feature", "calculator/units.py", "def metres(km):\n    return km * 100\n")
     [check_run] = standin.check_runs(REPO)
     assert (check_run.conclusion, check_run.output["title"]) == ("failure", "1 failed")  # only test_units ran
     summary = check_run.output["summary"]
@@ -252,15 +258,7 @@ def test_pull_request_runs_only_what_its_change_can_affect(ctx, standin, repo):
 
 def test_docs_only_pull_request_is_skipped(ctx, standin, repo):
     base = repo.write(".github/verdict.yml", "scope:\n  skip_if_only_changed: ['docs/**']\n", "config")
-    repo.git("checkout", "-q", "-b", "docs")
-    repo.sha = repo.write("docs/guide.md", "# Guide\n", "docs")
-    repo.git("checkout", "-q", "main")
-    payload = webhook_payload("pull_request", "opened.payload.json", full_name=REPO, repo_id=REPO_ID,
-                              installation_id=INSTALLATION, clone_url=repo.clone_url, head_sha=repo.sha,
-                              base_sha=base)
-    run_id = new_run(ctx, repo, payload=json.dumps(payload))
-    pipeline.create_check(run_id)
-    pipeline.execute(run_id)
+    run_pull_request(ctx, repo, base, "docs", "docs/guide.md", "# Guide\n")
     [check_run] = standin.check_runs(REPO)
     assert (check_run.status, check_run.conclusion) == ("completed", "skipped")
     assert "skip_if_only_changed" in check_run.output["summary"]

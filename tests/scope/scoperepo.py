@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from scope import ScopeConfig, Selection, changed_files, select_tests
+from tests.gitrepo import GitRepo
 
 
 class ScopeRepo:
@@ -16,14 +15,10 @@ class ScopeRepo:
     def __init__(self, path: Path, cache_dir: Path):
         self.path = path
         self.cache_dir = cache_dir
-        path.mkdir(parents=True)
-        self.git("init", "-q", "-b", "main")
+        self._repo = GitRepo(path)
 
     def git(self, *args: str) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Octo", "GIT_AUTHOR_EMAIL": "octo@example.com",
-               "GIT_COMMITTER_NAME": "Octo", "GIT_COMMITTER_EMAIL": "octo@example.com"}
-        return subprocess.run(["git", "-C", str(self.path), *args], check=True, capture_output=True, text=True,
-                              env=env).stdout.strip()
+        return self._repo.git(*args)
 
     def write(self, files: dict[str, str | bytes]) -> None:
         for rel, content in files.items():
