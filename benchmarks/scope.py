@@ -72,38 +72,41 @@ def fmt(value: float | None, pattern: str) -> str:
 
 
 def table(results: list[ProjectResult], synthetic: SyntheticResult | None) -> list[str]:
-    head = (f"{'project':<16} {'language':<9} {'modules':>7} {'test files':>10} {'tried/kept':>10} "
-            f"{'caught':>7} {'median % sel':>12} {'cold s':>7} {'warm s':>7}")
+    head = (f"{'project':<16} {'language':<8} {'modules':>7} {'files':>5} {'tests':>5} {'tried/kept':>10} "
+            f"{'caught':>6} {'graph':>6} {'%sel':>5} {'graph':>6} {'cold s':>7} {'warm s':>7}")
     rows = [head, "-" * len(head)]
     for r in results:
-        share = r.median("share")
-        rows.append(f"{r.name:<16} {r.language:<9} {r.modules:>7} {r.test_files:>10} "
-                    f"{f'{r.tried}/{r.kept}':>10} {f'{r.caught}/{r.kept}':>7} "
-                    f"{fmt(None if share is None else 100 * share, '.0f'):>12} "
+        impact, graph = r.median_share("impact"), r.median_share("graph")
+        caught, caught_graph = f"{r.caught('impact')}/{r.kept}", f"{r.caught('graph')}/{r.kept}"
+        rows.append(f"{r.name:<16} {r.language:<8} {r.modules:>7} {r.test_files:>5} {r.test_items:>5} "
+                    f"{f'{r.tried}/{r.kept}':>10} {caught:>6} {caught_graph:>6} "
+                    f"{fmt(None if impact is None else 100 * impact, '.0f'):>5} "
+                    f"{fmt(None if graph is None else 100 * graph, '.0f'):>6} "
                     f"{fmt(r.median('cold'), '.3f'):>7} {fmt(r.median('warm'), '.3f'):>7}")
     if synthetic:
         share = 100 * synthetic.selected / max(synthetic.test_files, 1)
-        rows.append(f"{'synthetic':<16} {'python':<9} {synthetic.modules:>7} {synthetic.test_files:>10} "
-                    f"{'1 change':>10} {'-':>7} {share:>12.0f} "
+        rows.append(f"{'synthetic':<16} {'python':<8} {synthetic.modules:>7} {synthetic.test_files:>5} "
+                    f"{synthetic.test_files:>5} {'1 change':>10} {'-':>6} {'-':>6} {share:>5.0f} {share:>6.0f} "
                     f"{statistics.median(synthetic.cold):>7.3f} {statistics.median(synthetic.warm):>7.3f}")
     return rows
 
 
 def targets(results: list[ProjectResult], synthetic: SyntheticResult | None) -> list[str]:
     outcomes = [o for r in results for o in r.outcomes]
-    caught = sum(o.caught for o in outcomes)
+    caught = sum(o.views["impact"].caught for o in outcomes)
     lines = []
     verdict = "PASS" if outcomes and caught == len(outcomes) else "FAIL" if outcomes else "n/a"
     lines.append(f"{verdict}  every failing mutation caught: {caught} of {len(outcomes)}")
     if outcomes:
-        median = statistics.median(o.share for o in outcomes)
-        over = [r.name for r in results if (m := r.median("share")) is not None and m > TARGET_SHARE]
-        verdict = "PASS" if median <= TARGET_SHARE else "FAIL"
-        extra = f"; projects over 25%: {', '.join(over)}" if over else ""
-        lines.append(f"{verdict}  median selection <= 25% of test files: {100 * median:.0f}% over all "
-                     f"{len(outcomes)} kept mutations, misses included{extra}")
+        medians = {r.name: m for r in results if (m := r.median_share("impact")) is not None}
+        over = [name for name, m in medians.items() if m > TARGET_SHARE]
+        pooled = statistics.median(o.views["impact"].share for o in outcomes)
+        verdict = "PASS" if not over else "FAIL"
+        extra = f"; over 25%: {', '.join(f'{n} {100 * medians[n]:.0f}%' for n in over)}" if over else ""
+        lines.append(f"{verdict}  median selection <= 25% of tests in every project: "
+                     f"{100 * pooled:.0f}% over all {len(outcomes)} kept mutations{extra}")
     else:
-        lines.append("n/a   median selection <= 25% of test files: no kept mutations")
+        lines.append("n/a   median selection <= 25% of tests: no kept mutations")
     if synthetic:
         warm = statistics.median(synthetic.warm)
         lines.append(f"{'PASS' if warm < TARGET_WARM else 'FAIL'}  warm selection < 1 s on a 1,000-module "
@@ -116,18 +119,24 @@ def misses(results: list[ProjectResult]) -> list[str]:
     lines = []
     for r in results:
         for o in r.outcomes:
-            if not o.caught:
-                lines.append(f"  {r.name}: {o.mutation.label}")
-                lines.append(f"    failing, not selected: {', '.join(sorted(o.failing_files - o.selected_files))}")
-                lines.append(f"    scope said: {o.reason}")
+            for name, view in o.views.items():
+                if not view.caught:
+                    lines.append(f"  {r.name} ({name}): {o.mutation.label}")
+                    lines.append(f"    failing, not selected: {', '.join(view.missed[:10])}")
+                    lines.append(f"    scope said: {view.reason}")
     return lines
+
+
+def recording(results: list[ProjectResult]) -> list[str]:
+    return [f"  {r.name}: base suite {r.base_seconds:.1f} s, recording impact {r.traced_seconds:.1f} s "
+            f"({r.traced_seconds / r.base_seconds:.1f}x)" for r in results if r.traced_seconds and r.base_seconds]
 
 
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ProjectResult], SyntheticResult]:
     chosen = [p for p in PROJECTS if not args.projects or p.name in args.projects.split(",")]
     if not chosen:
         raise SystemExit(f"benchmarks/scope: no project named in {args.projects!r}")
-    python = python_env(chosen) if any(p.language == "python" for p in chosen) else None
+    python = python_env(list(PROJECTS)) if any(p.language == "python" for p in chosen) else None  # one venv for all
     results = []
     for project in chosen:
         log(f"{project.name} {project.version} ({project.language}): {project.why}")
@@ -166,12 +175,18 @@ def main(argv: list[str]) -> int:
     log("")
     for line in table(results, synthetic):
         log(line)
-    log("(tried/kept: mutants run / mutants that made a passing test fail; caught: kept mutants whose every "
-        "failing test file was selected; % sel, cold s, warm s: medians over kept mutants; "
-        "selection = changed_files + select_tests)")
+    log("(files, tests: test files and test items of the base run (JS: files); tried/kept: mutants run / "
+        "mutants that made a passing test fail; caught: kept mutants whose every failing test was selected, "
+        "with impact data and with the import graph alone (graph); %sel: median share of tests selected with "
+        "impact data, graph: without; cold s, warm s: median selection time with impact data)")
     unusable = [f"{r.name} {r.unusable}" for r in results if r.unusable]
     if unusable:
         log(f"mutant runs that timed out or crashed the runner (not counted): {', '.join(unusable)}")
+    cost = recording(results)
+    if cost:
+        log("cost of recording impact data (the base run traced, once per base commit):")
+        for line in cost:
+            log(line)
     log("")
     for line in targets(results, synthetic):
         log(line)

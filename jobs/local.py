@@ -2,7 +2,10 @@
 
 The working tree as it is on disk (tracked and untracked files, minus ignored ones) is
 copied into a fresh workspace, run through a runner, recorded like any run, and turned
-into the report a check run would show.
+into the report a check run would show. A full pytest run of a clean checkout (nothing
+changed since HEAD) also records impact data for HEAD in the same database; a later
+`verdict check --base REF` (or `verdict scope`) whose merge base is that commit narrows its
+selection with it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from pathlib import Path
 
 import storage
 from checks.output import CheckReport, report_for
+from jobs.impact import impact_loader, keep_recording, records_impact, with_recording
 from jobs.monitor import RunMonitor
 from jobs.scoping import scoped_arguments, skipped_report
 from runners import Outcome, RunResult, get_runner, test_plan_for
-from scope import ChangeSet, Selection, changed_files, select_tests, summary_markdown
+from scope import ChangeSet, ImpactMap, Selection, changed_files, select_tests, summary_markdown
 from scope.cli import config_at
 from scope.git import resolve_commit as git_resolve
 from verdict.errors import PermanentError
@@ -68,17 +72,21 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
     top, toplevel = _checkout_root(path)
     change_set = _change_set(top, toplevel, base)
     changes = _under(change_set.paths, top, toplevel) if change_set is not None else []
-    selection = None
-    if change_set is not None and not run_all and top == toplevel:  # scope needs PATH to be a checkout's top
-        assert base is not None
-        selection = select_tests(top, change_set, config_at(top, base))
     run_runner = get_runner(runner)
     engine = storage.make_engine(settings.database_url)
     storage.migrate(engine)
     sessions = storage.session_factory(engine)
+    selection = None
+    if change_set is not None and not run_all and top == toplevel:  # scope needs PATH to be a checkout's top
+        assert base is not None
+        rules = config_at(top, base)
+        impact = _impact_for(sessions, top, change_set) if settings.impact and rules.impact else None
+        selection = select_tests(top, change_set, rules, impact=impact)
     run_id = _start_local_run(sessions, top, runner)
+    full_run = run_all or change_set is None
+    record_as = _clean_head(top) if settings.impact and full_run and top == toplevel else None
     try:
-        result = _run_copy(top, run_runner, runner, settings, sessions, run_id, selection)
+        result = _run_copy(top, run_runner, runner, settings, sessions, run_id, selection, record_as)
         if result is None:
             assert selection is not None
             result, report = RunResult(Outcome.EXITED, 0, 0.0), skipped_report(selection)
@@ -150,9 +158,37 @@ def _has_commits(top: Path) -> bool:
                           capture_output=True).returncode == 0
 
 
+def _impact_for(sessions, top: Path, change_set: ChangeSet) -> ImpactMap | None:
+    """The impact data recorded for the change's base commit by an earlier `verdict check --all`."""
+    if not change_set.base_commit:
+        return None
+    load = impact_loader(sessions, installation_id=LOCAL_INSTALLATION, repository_id=_repository_id(top),
+                         note=lambda message: None)
+    return load(change_set.base_commit)
+
+
+def local_impact_loader(top: Path, settings: Settings):
+    """For `verdict scope`: a function giving the local database's impact data of a commit, if any."""
+    engine = storage.make_engine(settings.database_url)
+    storage.migrate(engine)
+    load = impact_loader(storage.session_factory(engine), installation_id=LOCAL_INSTALLATION,
+                         repository_id=_repository_id(top.resolve()), note=lambda message: None)
+    return load
+
+
+def _clean_head(top: Path) -> str | None:
+    """HEAD's sha when the working tree holds exactly HEAD (so a run of it describes that commit)."""
+    if not _has_commits(top) or git(top, "status", "--porcelain", "--untracked-files=all", "--", ".").strip():
+        return None
+    return git(top, "rev-parse", "HEAD").strip()
+
+
 def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, run_id: int,
-              selection: Selection | None) -> RunResult | None:
-    """Run the selected tests of a copy of the working tree; None when the selection leaves nothing to run."""
+              selection: Selection | None, record_as: str | None) -> RunResult | None:
+    """Run the selected tests of a copy of the working tree; None when the selection leaves nothing to run.
+
+    With `record_as` (a commit sha), a full pytest run records impact data for that commit.
+    """
     with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
         workspace = Path(tmp) / "workspace"
         workspace.mkdir()
@@ -164,5 +200,12 @@ def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, 
         spec = plan.spec(workspace, timeout=settings.run_timeout, memory_mb=settings.run_memory_mb,
                          cpus=settings.run_cpus, on_output=monitor.line)
         spec.command += only
+        record = records_impact(record_as is not None, trusted=True, framework=plan.framework, runner=runner,
+                                arguments=only)
+        spec = with_recording(spec, plan.framework) if record else spec
         monitor.note(f"running {' '.join(spec.command)} with the {runner} runner")
-        return run_runner.run(spec)
+        result = run_runner.run(spec)
+        if record and record_as is not None and result.outcome == Outcome.EXITED:
+            keep_recording(sessions, workspace, record_as, installation_id=LOCAL_INSTALLATION,
+                           repository_id=_repository_id(top), run_id=run_id, note=monitor.note)
+        return result

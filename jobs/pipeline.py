@@ -36,6 +36,7 @@ from jobs.access import approval_needed_because, can_write, drop_run, installati
 from jobs.artifacts import collect_artifacts
 from jobs.cancelling import supersede_older_heads
 from jobs.context import JobContext, current
+from jobs.impact import impact_loader, keep_recording, records_impact, with_recording
 from jobs.monitor import RunMonitor
 from jobs.plans import plan_for
 from jobs.repo_config import (
@@ -61,6 +62,7 @@ class RunFacts:
 
     run_id: int
     installation_id: int
+    repository_id: int
     repo: str
     clone_url: str
     head_sha: str
@@ -78,7 +80,7 @@ def _facts(ctx: JobContext, run_id: int) -> RunFacts | None:
         repo = storage.get_repository(session, run.repository_id)
         if repo is None:
             raise PermanentError(f"run {run_id}: repository {run.repository_id} is not recorded")
-        return RunFacts(run_id, run.installation_id, repo.full_name, repo.clone_url, run.head_sha,
+        return RunFacts(run_id, run.installation_id, run.repository_id, repo.full_name, repo.clone_url, run.head_sha,
                         run.check_run_id, run.status, run.delivery_id, repo.default_branch or "main")
 
 
@@ -272,12 +274,15 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
     runner_name, plan = plan_for(workspace, config, ctx.settings.runner)
     with storage.session_scope(ctx.sessions) as session:
         only = requested_arguments(storage.run_request(session, facts.run_id), workspace)
-    selection = None
+    selection, comparison = None, _comparison(ctx, facts)
     if only is None:  # not narrowed by a slash command: the scope decides
+        impact_for = impact_loader(ctx.sessions, installation_id=facts.installation_id,
+                                   repository_id=facts.repository_id, note=monitor.note)
         selection = select_for_commit(
-            workspace, _comparison(ctx, facts), config, clone_url=facts.clone_url, token=token,
+            workspace, comparison, config, clone_url=facts.clone_url, token=token,
             head_sha=facts.head_sha, default_branch=facts.default_branch,
-            cache_dir=ctx.settings.data_dir / "scope-cache", note=monitor.note)
+            cache_dir=ctx.settings.data_dir / "scope-cache", note=monitor.note,
+            impact_for=impact_for if ctx.settings.impact else None)
         only = scoped_arguments(selection, plan.framework)
     if only is None:
         assert selection is not None
@@ -287,8 +292,14 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
                      memory_mb=limits.memory_mb or ctx.settings.run_memory_mb,
                      cpus=limits.cpus or ctx.settings.run_cpus, image=config.image, on_output=monitor.line)
     spec.command += only
+    record = records_impact(ctx.settings.impact, trusted=comparison.default_branch_push, framework=plan.framework,
+                            runner=runner_name, arguments=only)
+    spec = with_recording(spec, plan.framework) if record else spec
     monitor.note(f"running {' '.join(spec.command)} with the {runner_name} runner")
     result = get_runner(runner_name).run(spec)
+    if record:
+        keep_recording(ctx.sessions, workspace, facts.head_sha, installation_id=facts.installation_id,
+                       repository_id=facts.repository_id, run_id=facts.run_id, note=monitor.note)
     kept = _keep_artifacts(ctx, facts.run_id, workspace, monitor)
     report = report_for(result, details_url=ctx.details_url(facts.run_id), artifacts=kept,
                         appendix=summary_markdown(selection) if selection is not None else "")

@@ -11,7 +11,7 @@ from checks.output import CheckReport
 from jobs.repo_config import RepoConfig
 from jobs.triggers import ZERO_SHA, Comparison
 from jobs.workspace import fetch_for_comparison
-from scope import Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
+from scope import ImpactMap, Selection, changed_files, push_changes, scope_config, select_tests, summary_markdown
 from verdict.errors import PermanentError
 
 SKIPPED_TITLE = "Skipped: no test can be affected by this change"
@@ -59,9 +59,13 @@ def requested_arguments(request: dict[str, Any] | None, workspace: Path) -> list
 
 
 def select_for_commit(workspace: Path, comparison: Comparison, config: RepoConfig, *, clone_url: str, token: str,
-                      head_sha: str, default_branch: str, cache_dir: Path,
-                      note: Callable[[str], None]) -> Selection | None:
-    """The tests a fetched commit's change can affect, compared as its trigger says; None runs everything."""
+                      head_sha: str, default_branch: str, cache_dir: Path, note: Callable[[str], None],
+                      impact_for: Callable[[str], ImpactMap | None] | None = None) -> Selection | None:
+    """The tests a fetched commit's change can affect, compared as its trigger says; None runs everything.
+
+    `impact_for(commit)` gives the impact data recorded on a commit, if any: with the base's, the
+    selection narrows to the tests that ran the changed functions.
+    """
     if comparison.runs_everything:
         note(comparison.reason or "nothing to compare with: running everything")
         return None
@@ -72,8 +76,11 @@ def select_for_commit(workspace: Path, comparison: Comparison, config: RepoConfi
         changes = push_changes(workspace, comparison.base or ZERO_SHA, head_sha, default_branch)
     else:
         changes = changed_files(workspace, comparison.base or "", head_sha)
-    selection = select_tests(workspace, changes, scope_config(config.scope),
-                             is_default_branch_push=comparison.default_branch_push, cache_dir=cache_dir)
+    rules = scope_config(config.scope)
+    impact = impact_for(changes.base_commit) if impact_for and rules.impact and changes.base_commit else None
+    selection = select_tests(workspace, changes, rules,
+                             is_default_branch_push=comparison.default_branch_push, cache_dir=cache_dir,
+                             impact=impact)
     note(f"scope: {selection.kind}, {len(selection.selected)} of {selection.total_test_files} test files"
          f" — {selection.reason}")
     return selection

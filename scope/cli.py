@@ -2,7 +2,9 @@
 
 `add_parser(subparsers)` registers the subcommand and `run(args)` runs it; `main(argv)` runs it
 standalone. The repository's `scope:` config is read from `.github/verdict.yml` at the base ref
-(like the app, which reads it from the default branch, never from the change itself).
+(like the app, which reads it from the default branch, never from the change itself). When the
+caller sets `impact_for` (the `verdict` command does: the local database of `verdict check`),
+impact data recorded on the base commit narrows the selection unless `--no-impact` is given.
 Exit 0 on success, 2 on bad usage (unknown ref, not a repository, invalid config).
 """
 
@@ -39,7 +41,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "default branch (runs everything unless scope.default_branch says affected)")
     p.add_argument("--cache-dir", type=Path, help="where parsed imports are cached "
                    "(default: $XDG_CACHE_HOME/verdict/scope)")
-    p.set_defaults(func=run)
+    p.add_argument("--no-impact", action="store_true", help="ignore impact data recorded by `verdict check --all` "
+                   "on the base commit (select by the import graph alone)")
+    p.set_defaults(func=run, impact_for=None)
     return p
 
 
@@ -56,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     except ScopeConfigError as exc:
         return _usage(f"{CONFIG_PATH}: {exc}")
     changes = changed_files(top, args.base, args.head)
+    impact = None
+    if args.impact_for is not None and not args.no_impact and config.impact and changes.base_commit:
+        impact = args.impact_for(top)(changes.base_commit)
     selection = select_tests(top, changes, config, is_default_branch_push=args.default_branch_push,
-                             cache_dir=args.cache_dir)
+                             cache_dir=args.cache_dir, impact=impact)
     if args.json:
         print(json.dumps(selection.to_json(), indent=2, ensure_ascii=False))
     else:

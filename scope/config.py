@@ -8,13 +8,14 @@
         "data/**": [tests/test_data.py]
       full_run_on: ["*.lock"]                  # replaces the built-in full-run globs below
       skip_if_only_changed: ["docs/**", "*.md"]
+      impact: true                # narrow with impact data of the base commit (false: import graph only)
 
 A selector is a test file, a glob or folder of test files, or a pytest node id (`file::test`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scope.errors import ScopeConfigError
@@ -71,9 +72,10 @@ class ScopeConfig:
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
     full_run_on: tuple[tuple[str, str], ...] = DEFAULT_FULL_RUN_ON
     skip_if_only_changed: tuple[str, ...] = ()
+    impact: bool = True  # narrow with impact data recorded on the base commit, when there is some
 
 
-KEYS = ("mode", "default_branch", "always", "paths", "full_run_on", "skip_if_only_changed")
+KEYS = ("mode", "default_branch", "always", "paths", "full_run_on", "skip_if_only_changed", "impact")
 
 
 def scope_config(data: dict[str, Any] | None) -> ScopeConfig:
@@ -96,13 +98,21 @@ def scope_config(data: dict[str, Any] | None) -> ScopeConfig:
         always=_strings(data.get("always"), "scope.always"),
         paths=_paths(data.get("paths")),
         skip_if_only_changed=_strings(data.get("skip_if_only_changed"), "scope.skip_if_only_changed"),
+        impact=_boolean(data, "impact", True),
     )
     if "full_run_on" in data:
         globs = _strings(data["full_run_on"], "scope.full_run_on")
-        config = ScopeConfig(config.mode, config.default_branch, config.always, config.paths,
-                             tuple((g, f"matches scope.full_run_on {g!r}") for g in globs),
-                             config.skip_if_only_changed)
+        config = replace(config, full_run_on=tuple((g, f"matches scope.full_run_on {g!r}") for g in globs))
     return config
+
+
+def _boolean(data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ScopeConfigError(f"scope.{key}", f"must be true or false, not {value!r}")
+    return value
 
 
 def _choice(data: dict[str, Any], key: str, default: str) -> str:

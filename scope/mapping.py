@@ -13,6 +13,7 @@ from scope.dependents import reached_tests
 from scope.globs import first_match, is_glob, matches
 from scope.graph import DependencyGraph
 from scope.js_graph import is_js_test
+from scope.narrowing import Narrowed, Narrower
 from scope.python_graph import is_python_test
 from scope.selection import SelectedTest, Selection, full_selection
 
@@ -23,12 +24,14 @@ class Mapper:
     """Collects the tests each changed file selects, then builds the Selection."""
 
     def __init__(self, graph: DependencyGraph, base: DependencyGraph | None, changes: ChangeSet,
-                 config: ScopeConfig):
+                 config: ScopeConfig, narrower: Narrower | None = None):
         self.graph, self.base, self.changes, self.config = graph, base, changes, config
+        self.narrower = narrower
         self.whole: dict[str, list[str]] = {}  # file → why
         self.nodes: dict[str, dict[str, list[str]]] = {}  # file → node id → why
         self.contributors: set[str] = set()  # changed non-test files that selected something
         self.notes: list[str] = []
+        self.narrowed = 0  # changed modules impact data narrowed
 
     def selection(self) -> Selection:
         unmapped = self._map_changes()
@@ -58,6 +61,7 @@ class Mapper:
                 self.notes.append(f"{path} was deleted (a test file: nothing to run for it)")
             elif not mapped and not first_match(path, self.config.skip_if_only_changed):
                 unmapped.append(path)
+        self._narrow(head_starts)
         self._add_reached(reached_tests(graph, head_starts), head_starts)
         if self.base:
             reached = reached_tests(self.base, base_starts, past=True)
@@ -67,6 +71,34 @@ class Mapper:
         if quiet:
             self.notes.append(f"no test depends on {_listing(quiet)}")
         return unmapped
+
+    def _narrow(self, head_starts: dict[str, str]) -> None:
+        """Let impact data narrow the changed modules it can; they leave `head_starts` (in place)."""
+        if self.narrower is None:
+            return
+        for path in sorted(head_starts):
+            if not self._narrowable(path):
+                continue
+            result = self.narrower.narrow(path, reached_tests(self.graph, {path: head_starts[path]}))
+            if not isinstance(result, Narrowed):
+                self.notes.append(f"not narrowed: {result}")
+                continue
+            del head_starts[path]
+            self.narrowed += 1
+            if result.note:
+                self.notes.append(result.note)
+            if not result.empty:
+                self.contributors.add(path)
+            for file, why in result.whole.items():
+                self.whole.setdefault(file, []).extend(why)
+            for file, nodes in result.nodes.items():
+                for node, why in nodes.items():
+                    self.nodes.setdefault(file, {}).setdefault(node, []).extend(why)
+
+    def _narrowable(self, path: str) -> bool:
+        """A source module (not a test, not a conftest.py) changed in place: impact data may narrow it."""
+        return (self.graph.is_source(path) and path not in self.graph.tests and not path.endswith("conftest.py")
+                and self._how(path) == "changed")
 
     def _how(self, path: str) -> str:
         renamed = self.changes.renamed
@@ -138,6 +170,9 @@ class Mapper:
             head = (f"{n} changed file{'s' * (n != 1)} select{'s' * (n == 1)} {len(selected)} of "
                     f"{len(self.graph.tests)} test files")
         notes = list(self.notes)
+        if self.narrower is not None and self.narrowed:
+            notes.insert(0, f"impact data of {self.narrower.label} narrowed {self.narrowed} changed "
+                            f"module{'s' * (self.narrowed != 1)} to the tests that ran the changed functions")
         broken = sorted(set(self.graph.unparsed) & set(self.changes.paths))
         if broken:
             notes.append(f"could not parse {_listing(broken)}: imports read line by line instead")

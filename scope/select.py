@@ -10,6 +10,8 @@ Order of the rules (the first that decides wins):
    the root conftest.py — or `scope.full_run_on` when set) → everything;
 6. otherwise each changed file is mapped: `scope.paths` globs, the head graph for files that
    exist, the base graph for deleted or renamed ones. A file nothing maps → everything.
+   With impact data recorded on the base commit (`impact`), a module whose change only touches
+   function bodies selects just the tests that ran those functions (scope.narrowing).
 """
 
 from __future__ import annotations
@@ -22,14 +24,21 @@ from scope.changes import ChangeSet
 from scope.config import ScopeConfig
 from scope.globs import first_match
 from scope.graph import build_graph
+from scope.impact import ImpactMap
 from scope.mapping import Mapper
+from scope.narrowing import Narrower
 from scope.selection import Selection, full_selection
 from scope.snapshot import CommitSnapshot, WorktreeSnapshot
 
 
 def select_tests(repo: Path, changes: ChangeSet, config: ScopeConfig | None = None, *,
-                 is_default_branch_push: bool = False, cache_dir: Path | None = None) -> Selection:
-    """The tests `changes` can make fail in `repo`, each with its reason chains."""
+                 is_default_branch_push: bool = False, cache_dir: Path | None = None,
+                 impact: ImpactMap | None = None) -> Selection:
+    """The tests `changes` can make fail in `repo`, each with its reason chains.
+
+    `impact` is a record of which tests ran which functions in a full run; it narrows the
+    selection only when it was recorded on `changes.base_commit`.
+    """
     config = config or ScopeConfig()
     root = git.toplevel(repo) or repo
     with ScopeCache(cache_dir) as cache, git.BlobReader(root) as reader:
@@ -44,7 +53,16 @@ def select_tests(repo: Path, changes: ChangeSet, config: ScopeConfig | None = No
         base = None
         if changes.deleted and changes.base_commit:
             base = build_graph(CommitSnapshot(root, changes.base_commit, reader), cache)
-        return Mapper(graph, base, changes, config).selection()
+        narrower, note = None, ""
+        if impact is not None and impact.commit == changes.base_commit:
+            base_commit = changes.base_commit
+            narrower = Narrower(impact, graph, lambda path: reader.read(f"{base_commit}:{path}"), head.read)
+        elif impact is not None:
+            note = f"impact data of {impact.commit[:12]} not used: it is not the base commit"
+        mapper = Mapper(graph, base, changes, config, narrower)
+        if note:
+            mapper.notes.append(note)
+        return mapper.selection()
 
 
 def _full_run_reason(changes: ChangeSet, config: ScopeConfig, default_branch_push: bool) -> str | None:

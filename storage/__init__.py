@@ -8,6 +8,7 @@ from storage.approvals import approvals_for, approve, is_approved
 from storage.db import make_engine, migrate, ping, session_factory, session_scope
 from storage.deliveries import deliveries_with_status, get_delivery, record_delivery, set_delivery_status
 from storage.errors import NotFound, StorageError
+from storage.impact import impact_record, save_impact_record
 from storage.installations import (
     get_installation,
     get_repository,
@@ -26,6 +27,7 @@ from storage.models import (
     Artifact,
     Base,
     Delivery,
+    ImpactRecord,
     Installation,
     LogLine,
     Repository,
@@ -72,8 +74,8 @@ __all__ = [
     # errors
     "NotFound", "StorageError",
     # models and the values of their status columns
-    "Approval", "Artifact", "Base", "Delivery", "Installation", "LogLine", "Repository", "Run", "RunStatus",
-    "TestResult",
+    "Approval", "Artifact", "Base", "Delivery", "ImpactRecord", "Installation", "LogLine", "Repository", "Run",
+    "RunStatus", "TestResult",
     "CONCLUSIONS", "DELIVERY_STATUSES", "LOG_STREAMS", "RUN_STATUSES",
     # deliveries
     "deliveries_with_status", "get_delivery", "record_delivery", "set_delivery_status",
@@ -90,4 +92,6 @@ __all__ = [
     "approvals_for", "approve", "is_approved",
     # what runs produce
     "add_artifact", "add_test_results", "append_log", "append_logs", "artifacts", "log_lines", "test_results",
+    # which tests ran which functions (scope's impact data)
+    "impact_record", "save_impact_record",
 ]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -229,3 +230,25 @@ class Approval(Base):
     head_sha: Mapped[str] = mapped_column(String(64))
     approved_by: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImpactRecord(Base):
+    """Which tests ran which functions in one full run of one commit (scope.impact), as compressed JSON.
+
+    Written after a full pytest run of a default-branch commit; read when a later change's base is
+    that commit, to narrow its selection to the tests that ran the changed functions.
+    """
+
+    __tablename__ = "impact_records"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "commit_sha", name="uq_impact_records_repository_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    repository_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("repositories.id"), index=True)
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    tests: Mapped[int] = mapped_column(Integer)  # test functions recorded
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

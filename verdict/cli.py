@@ -50,6 +50,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.conclusion in PASSING else EXIT_FAILED
 
 
+def _local_impact(top: Path):
+    """`verdict scope`'s source of impact data: what `verdict check --all` recorded in the local database."""
+    from jobs.local import local_impact_loader
+
+    settings = Settings.from_env()
+    if not os.environ.get("DATABASE_URL"):
+        settings = settings.with_overrides(database_url=_local_database_url())
+    if not settings.impact:
+        return lambda commit: None
+    return local_impact_loader(top, settings)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
@@ -104,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     from scope.cli import add_parser as add_scope_parser
 
-    add_scope_parser(sub)
+    add_scope_parser(sub).set_defaults(impact_for=_local_impact)
     worker = sub.add_parser("worker", help="process queued jobs (any number may share REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.add_argument("--name", help="worker name (default: generated)")

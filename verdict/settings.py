@@ -37,6 +37,7 @@ class Settings:
     run_cpus: float = 1.0
     stale_after: float = 120.0  # seconds without a heartbeat before the reaper finishes a run
     queue_prefix: str = "verdict"  # RQ queue names: <prefix>:checks and <prefix>:runs
+    impact: bool = True  # record impact data on trusted full pytest runs and narrow selections with it
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -89,6 +90,10 @@ class Settings:
                 values[attr] = _positive(name, raw, kind)
         if (prefix := get("VERDICT_QUEUE_PREFIX")) is not None:
             values["queue_prefix"] = prefix
+        if (impact := get("VERDICT_IMPACT")) is not None:
+            if impact.lower() not in ("on", "off", "1", "0", "true", "false"):
+                raise ConfigError(f"VERDICT_IMPACT must be on or off, got {impact!r}")
+            values["impact"] = impact.lower() in ("on", "1", "true")
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -171,3 +171,36 @@ def test_javascript_repository(example, line, tmp_path, bwrap_available):
     assert out["tests"] == {"total": 3, "passed": 1, "failed": 1, "skipped": 1, "errors": 0}
     [annotation] = out["annotations"]
     assert (annotation["path"], annotation["start_line"]) == ("test/calculator.test.js", line)
+
+
+def test_full_check_of_a_clean_checkout_records_impact_data_that_narrows_later_checks(tmp_path, bwrap_available):
+    repo = scoped_repo(tmp_path)
+    (repo / "shop/prices.py").write_text("def price(n):\n    return n * 10\n\n\ndef vat(n):\n    return n // 5\n")
+    (repo / "tests/test_prices.py").write_text(
+        "from shop.prices import price, vat\n\n\ndef test_price():\n    assert price(2) == 20\n\n\n"
+        "def test_vat():\n    assert vat(10) == 2\n")
+    git(repo, "commit", "-q", "-a", "-m", "vat")
+    first = verdict("check", str(repo), home=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (repo / "shop/prices.py").write_text("def price(n):\n    return n * 10\n\n\ndef vat(n):\n    return n // 3\n")
+
+    scope = verdict("scope", str(repo), "--base", "main", "--json", home=tmp_path)
+    [selected] = json.loads(scope.stdout)["selected"]
+    assert (selected["file"], selected["tests"]) == ("tests/test_prices.py", ["tests/test_prices.py::test_vat"])
+    plain = verdict("scope", str(repo), "--base", "main", "--json", "--no-impact", home=tmp_path)
+    assert json.loads(plain.stdout)["selected"][0]["tests"] == []
+
+    proc = verdict("check", str(repo), "--base", "main", "--json", home=tmp_path)
+    out = json.loads(proc.stdout)
+    assert out["tests"] == {"total": 1, "passed": 0, "failed": 1, "skipped": 0, "errors": 0}  # test_price not run
+    assert "shop/prices.py changed in vat() (lines 5–6) → run by tests/test_prices.py::test_vat" in out["summary"]
+
+
+def test_a_full_check_of_a_dirty_checkout_records_nothing(tmp_path, bwrap_available):
+    repo = scoped_repo(tmp_path)
+    (repo / "notes.txt").write_text("untracked\n")
+    assert verdict("check", str(repo), home=tmp_path).returncode == 0
+    (repo / "notes.txt").unlink()
+    (repo / "shop/prices.py").write_text("def price(n):\n    return n * 11\n")
+    out = json.loads(verdict("scope", str(repo), "--base", "main", "--json", home=tmp_path).stdout)
+    assert "impact data" not in out["reason"] and out["selected"][0]["tests"] == []

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from scope import ScopeConfig, Selection, changed_files, select_tests
+from scope import ImpactMap, ScopeConfig, Selection, changed_files, select_tests
+from scope.impact import OUTPUT_ENV, RECORDER_MODULE
 from tests.gitrepo import GitRepo
+
+RECORDER = Path(__file__).resolve().parents[2] / "scope" / "recorder.py"
 
 
 class ScopeRepo:
@@ -40,9 +47,36 @@ class ScopeRepo:
         return self.git("rev-parse", "HEAD")
 
     def select(self, base: str = "main", head: str | None = None, config: ScopeConfig | None = None,
-               **kwargs: bool) -> Selection:
+               **kwargs) -> Selection:
         return select_tests(self.path, changed_files(self.path, base, head), config, cache_dir=self.cache_dir,
                             **kwargs)
+
+    def pytest(self, *args: str, record: Path | None = None, trace: bool = True) -> subprocess.CompletedProcess:
+        """Run pytest in the work tree, with scope's recorder writing to `record` when given."""
+        plugin_dir = self.path.parent / f"{self.path.name}-plugin"
+        plugin_dir.mkdir(exist_ok=True)
+        shutil.copyfile(RECORDER, plugin_dir / f"{RECORDER_MODULE}.py")
+        env = {**os.environ, "PYTHONPATH": f"{plugin_dir}:{self.path}", "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop(OUTPUT_ENV, None)
+        plugins = []
+        if record is not None:
+            env.update({OUTPUT_ENV: str(record), "VERDICT_IMPACT_TRACE": "1" if trace else "0"})
+            plugins = ["-p", RECORDER_MODULE]
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugins, *args],
+                              cwd=self.path, env=env, capture_output=True, text=True, timeout=120)
+
+    def record(self, *args: str) -> ImpactMap:
+        """Run the whole suite with the recorder and return its impact data for HEAD."""
+        out = self.path.parent / f"{self.path.name}-impact.json"
+        proc = self.pytest(*args, record=out)
+        assert out.exists(), proc.stdout + proc.stderr
+        return ImpactMap.load(out.read_bytes(), self.git("rev-parse", "HEAD"))
+
+    def record_report(self, *args: str, trace: bool = True) -> dict:
+        out = self.path.parent / f"{self.path.name}-impact.json"
+        proc = self.pytest(*args, record=out, trace=trace)
+        assert out.exists(), proc.stdout + proc.stderr
+        return json.loads(out.read_text())
 
 
 def selected_files(selection: Selection) -> set[str]:
