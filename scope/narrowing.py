@@ -59,6 +59,9 @@ class Narrower:
         early = self.impact.import_time_function(path, spans)
         if early is not None:
             return f"{path}: {early} also runs at import time"
+        cached = next((s for s in spans if s.memoized), None)
+        if cached is not None:
+            return f"{path}: {cached} is memoized, so later tests reuse what an earlier one computed"
         result = Narrowed()
         for span in spans:
             for index in sorted(self.impact.tests_running(path, span)):

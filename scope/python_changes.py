@@ -7,7 +7,8 @@ blocks; a function nested in a function is part of its body) and the rest, the *
 statements, class bodies, signatures, default values, decorators and annotations, all of which
 run when the module is imported. If the skeletons differ, the change is at import time and the
 answer is None; otherwise it lists the functions whose bodies differ, with their line span in
-the old version (first decorator to last line), which is what recorded impact data is keyed by.
+the old version (first decorator to last line), which is what recorded impact data is keyed by,
+and whether a cache decorates them (a memoized function runs once for many tests).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class FunctionSpan:
     first: int
     last: int
     shown: str = ""  # how to name it instead (JavaScript spans are offsets, not lines)
+    memoized: bool = False  # decorated by a cache (lru_cache, cache, cached_property, memoize…)
 
     def __str__(self) -> str:
         if self.shown:
@@ -65,7 +67,8 @@ def _cut_block(body: list[ast.stmt], prefix: str, units: list[tuple[FunctionSpan
     for node in body:
         if isinstance(node, FUNCTIONS):
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            span = FunctionSpan(prefix + node.name, first, node.end_lineno or node.lineno)
+            span = FunctionSpan(prefix + node.name, first, node.end_lineno or node.lineno,
+                                memoized=any(_is_cache(d) for d in node.decorator_list))
             units.append((span, ast.dump(ast.Module(body=node.body, type_ignores=[]))))
             node.body = [ast.Pass()]
         elif isinstance(node, ast.ClassDef):
@@ -75,3 +78,10 @@ def _cut_block(body: list[ast.stmt], prefix: str, units: list[tuple[FunctionSpan
                 _cut_block(getattr(node, field, []), prefix, units)
             for handler in getattr(node, "handlers", []):
                 _cut_block(handler.body, prefix, units)
+
+
+def _is_cache(decorator: ast.expr) -> bool:
+    """`@lru_cache`, `@functools.cache(...)`, `@cached_property`, `@memoize`…: its result outlives the call."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+    return "cache" in name.lower() or "memo" in name.lower()

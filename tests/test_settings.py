@@ -23,6 +23,7 @@ def test_defaults_and_probot_names(tmp_path):
     assert s.database_url == "postgresql+psycopg://u@h/db"
     s.require_github_app()
     assert Settings.from_env({}).database_url.startswith("sqlite:///")
+    assert Settings.from_env({}).impact is True and Settings.from_env({"VERDICT_IMPACT": "off"}).impact is False
 
 
 @pytest.mark.parametrize("env,message", [
@@ -36,6 +37,7 @@ def test_defaults_and_probot_names(tmp_path):
     ({"WEBHOOK_PATH": "webhook"}, "WEBHOOK_PATH must start with '/'"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
     ({"VERDICT_RUN_TIMEOUT": "-1"}, "VERDICT_RUN_TIMEOUT must be a positive number"),
+    ({"VERDICT_IMPACT": "maybe"}, "VERDICT_IMPACT must be on or off"),
 ])
 def test_malformed_settings_are_one_clear_error(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):

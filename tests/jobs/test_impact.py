@@ -12,7 +12,7 @@ import json
 import pytest
 
 import storage
-from jobs import pipeline
+from jobs import context, pipeline
 from jobs.impact import read_recording, with_recording
 from runners import test_plan_for
 from runners.docker import DockerRunner
@@ -66,7 +66,7 @@ def push_to_main(ctx, repo) -> int:
 
 
 def open_pull_request(ctx, repo, base: str, path: str, old: str, new: str) -> int:
-    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("checkout", "-q", "-b", "feature", base)
     text = (repo.path / path).read_text()
     repo.sha = repo.write(path, text.replace(old, new), f"change {path}")
     repo.git("checkout", "-q", "main")
@@ -122,6 +122,24 @@ def test_without_a_record_the_import_graph_decides(ctx, standin, repo):
     assert "3 of 3 test files" in check_run.output["summary"]  # every test file imports ops.arith
     assert "impact data" not in check_run.output["summary"]
     assert check_run.output["summary"].startswith("### 2 failed, 2 passed")
+
+
+def test_scope_impact_false_on_the_default_branch_keeps_the_import_graph(ctx, standin, repo):
+    base = repo.sha
+    push_to_main(ctx, repo)
+    repo.write(".github/verdict.yml", "scope:\n  impact: false\n", "no narrowing")
+    open_pull_request(ctx, repo, base, "ops/arith.py", "return a * b", "return a * b + 1")
+    _, check_run = standin.check_runs(REPO)
+    assert "3 of 3 test files" in check_run.output["summary"]
+    assert "impact data" not in check_run.output["summary"]
+
+
+def test_verdict_impact_off_records_nothing(ctx, standin, repo, monkeypatch):
+    monkeypatch.setenv("VERDICT_IMPACT", "off")
+    context._context_for.cache_clear()  # the jobs build their context from the environment again
+    run_id = push_to_main(ctx, repo)
+    assert stored_record(ctx, repo.sha) is None
+    assert "impact data" not in log_text(ctx, run_id)
 
 
 @pytest.mark.docker

@@ -204,3 +204,27 @@ def test_a_full_check_of_a_dirty_checkout_records_nothing(tmp_path, bwrap_availa
     (repo / "shop/prices.py").write_text("def price(n):\n    return n * 11\n")
     out = json.loads(verdict("scope", str(repo), "--base", "main", "--json", home=tmp_path).stdout)
     assert "impact data" not in out["reason"] and out["selected"][0]["tests"] == []
+
+
+def test_mocha_full_check_records_impact_data_by_test_file(tmp_path, bwrap_available):
+    repo = tmp_path / "mocha"
+    shutil.copytree(REPO_ROOT / "examples" / "mocha-calculator", repo)
+    (repo / "src/units.js").write_text("'use strict';\n\nfunction metres(km) {\n  return km * 1000;\n}\n\n"
+                                      "module.exports = { metres };\n")
+    (repo / "test/units.test.js").write_text(
+        "const assert = require('node:assert/strict');\nconst { metres } = require('../src/units');\n"
+        "const { add } = require('../src/calculator');\n\n"
+        "describe('metres', function () {\n  it('converts', function () {\n    assert.equal(metres(2), 2000);\n"
+        "  });\n});\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "mocha")
+    first = verdict("check", str(repo), home=tmp_path)
+    assert first.returncode == 1, first.stdout + first.stderr  # the example's mean() bug: the run still records
+    calculator = (repo / "src/calculator.js").read_text()
+    (repo / "src/calculator.js").write_text(calculator.replace("return a + b;", "return a - b;"))
+    out = json.loads(verdict("scope", str(repo), "--base", "main", "--json", home=tmp_path).stdout)
+    assert [s["file"] for s in out["selected"]] == ["test/calculator.test.js"]  # units.test.js never ran add()
+    assert "impact data of" in out["reason"]
+    graph = json.loads(verdict("scope", str(repo), "--base", "main", "--json", "--no-impact", home=tmp_path).stdout)
+    assert [s["file"] for s in graph["selected"]] == ["test/calculator.test.js", "test/units.test.js"]

@@ -18,13 +18,14 @@ def test_defaults():
 def test_a_full_section_and_a_whole_document():
     section = {"mode": "all", "default_branch": "affected", "always": ["tests/smoke/"],
                "paths": {"data/**": ["tests/test_data.py"]}, "full_run_on": ["Dockerfile"],
-               "skip_if_only_changed": "docs/**"}
+               "skip_if_only_changed": "docs/**", "impact": False}
     config = scope_config(section)
     assert config.mode == "all" and config.default_branch == "affected"
     assert config.always == ("tests/smoke/",)
     assert config.paths == {"data/**": ("tests/test_data.py",)}
     assert [glob for glob, _ in config.full_run_on] == ["Dockerfile"]
     assert config.skip_if_only_changed == ("docs/**",)
+    assert config.impact is False and ScopeConfig().impact is True
     assert scope_config({"scope": section}) == config
 
 
@@ -40,6 +41,7 @@ ERRORS = [
     ("paths entry not strings", {"paths": {"data/**": [None]}}, "scope.paths['data/**'][0]"),
     ("full_run_on not a list", {"full_run_on": 5}, "scope.full_run_on"),
     ("skip_if_only_changed empty string", {"skip_if_only_changed": [""]}, "scope.skip_if_only_changed[0]"),
+    ("impact not a boolean", {"impact": "sometimes"}, "scope.impact"),
 ]
 
 

@@ -207,6 +207,22 @@ def test_import_time_changes_keep_the_import_graph(project, old, new, why):
     assert why in selection.reason
 
 
+def test_a_memoized_function_keeps_the_import_graph(make_repo):
+    """A later test reuses what the first call computed without running it: only the graph is safe."""
+    repo = make_repo({
+        "conf.py": "import functools\n\n\n@functools.lru_cache\ndef settings():\n    return {'size': 3}\n",
+        "test_first.py": "import conf\n\n\ndef test_first():\n    assert conf.settings()['size'] == 3\n",
+        "test_later.py": "import conf\n\n\ndef test_later():\n    assert conf.settings()['size'] == 3\n",
+    })
+    impact = repo.record()
+    ran = {impact.tests[i][0] for lines in impact.executed["conf.py"].values() for i in lines}
+    assert ran == {"test_first.py"}  # test_later got the cached value: its record never saw settings() run
+    change(repo, "return {'size': 3}", "return {'size': 4}", path="conf.py")
+    selection = repo.select("HEAD~1", "HEAD", impact=impact)
+    assert set(narrowed(selection)) == {"test_first.py", "test_later.py"}
+    assert "settings() (lines 4–6) is memoized" in selection.reason
+
+
 def test_a_comment_only_change_keeps_the_import_graph(project):
     """Nothing a test could notice changed, but a changed module still selects its importers, as documented."""
     repo, impact = project

@@ -80,3 +80,13 @@ def test_binary_or_unparsable_old_version_is_not_narrowed():
 
 def test_span_reads_as_name_and_lines():
     assert str(FunctionSpan("Shape.area", 20, 23)) == "Shape.area() (lines 20–23)"
+
+
+@pytest.mark.parametrize(("decorator", "memoized"), [
+    ("@functools.lru_cache(maxsize=None)", True), ("@cache", True), ("@cached_property", True),
+    ("@memoize", True), ("@staticmethod", False), ("@decorate", False),
+])
+def test_cache_decorators_mark_a_function_memoized(decorator, memoized):
+    old = f"{decorator}\ndef load():\n    return 1\n"
+    [span] = changed_functions(old.encode(), old.replace("return 1", "return 2").encode())
+    assert span.memoized is memoized
