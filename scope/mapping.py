@@ -18,6 +18,7 @@ from scope.python_graph import is_python_test
 from scope.selection import SelectedTest, Selection, full_selection
 
 MAX_WHY = 10  # reason chains kept per test file
+MAX_NARROWED = 200  # above this many changed modules, impact data is not used (each is parsed twice and walked)
 
 
 class Mapper:
@@ -76,12 +77,15 @@ class Mapper:
         """Let impact data narrow the changed modules it can; they leave `head_starts` (in place)."""
         if self.narrower is None:
             return
-        for path in sorted(head_starts):
-            if not self._narrowable(path):
-                continue
+        candidates = sorted(p for p in head_starts if self._narrowable(p))
+        if len(candidates) > MAX_NARROWED:
+            self.notes.append(f"impact data not used: {len(candidates)} changed modules (at most {MAX_NARROWED})")
+            return
+        kept: list[str] = []
+        for path in candidates:
             result = self.narrower.narrow(path, reached_tests(self.graph, {path: head_starts[path]}))
             if not isinstance(result, Narrowed):
-                self.notes.append(f"not narrowed: {result}")
+                kept.append(result)
                 continue
             del head_starts[path]
             self.narrowed += 1
@@ -94,6 +98,8 @@ class Mapper:
             for file, nodes in result.nodes.items():
                 for node, why in nodes.items():
                     self.nodes.setdefault(file, {}).setdefault(node, []).extend(why)
+        if kept:
+            self.notes.append("not narrowed: " + _listing(kept, sep="; "))
 
     def _narrowable(self, path: str) -> bool:
         """A source module (not a test, not a conftest.py) changed in place: impact data may narrow it."""
@@ -196,8 +202,8 @@ def _capped(why: list[str]) -> list[str]:
     return unique[:MAX_WHY] + [f"… and {len(unique) - MAX_WHY} more reasons"]
 
 
-def _listing(paths: list[str], limit: int = 3) -> str:
-    shown = ", ".join(paths[:limit])
+def _listing(paths: list[str], limit: int = 3, sep: str = ", ") -> str:
+    shown = sep.join(paths[:limit])
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 

@@ -3,17 +3,21 @@
 Package `synth/` has 10 layers of 100 modules (`synth/layer3/m042.py`); each module above layer 0
 imports 3 modules of the layer below, so a change low down reaches much of the package and one
 high up reaches little. 300 test files each import 2 modules from random layers. Seeded, so the
-same repository every run. Base commit, then one commit that changes one module of layer 4.
+same repository every run. Base commit (its suite run once with the impact recorder when a
+Python to run it is given), then one commit that changes one module of layer 4; selection is
+timed with the import graph alone and with the impact data (loading it included).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.scope_eval.evaluate import select_for
 from benchmarks.scope_eval.projects import Checkout, Project, git
+from benchmarks.scope_eval.suites import run_suite
+from scope import ImpactMap
 
 LAYERS, PER_LAYER, TESTS, FANOUT = 10, 100, 300, 3
 PROJECT = Project("synthetic", "1", "python", "synth", "tests", why="generated: 1,000 modules, 300 test files")
@@ -26,6 +30,9 @@ class SyntheticResult:
     selected: int
     cold: list[float]
     warm: list[float]
+    impact_selected: int | None = None  # with impact data (None: not recorded)
+    impact_cold: list[float] = field(default_factory=list)
+    impact_warm: list[float] = field(default_factory=list)
 
 
 def module_path(layer: int, index: int) -> str:
@@ -55,7 +62,7 @@ def generate(root: Path, seed: int = 1000) -> None:
         (root / "tests" / f"test_{t:04d}.py").write_text("\n".join(lines))
 
 
-def run_synthetic(workdir: Path, repeats: int) -> SyntheticResult:
+def run_synthetic(workdir: Path, repeats: int, python: str | None = None) -> SyntheticResult:
     """Cold and warm selection times for a one-module change, `repeats` times each (bounded)."""
     root = workdir / "synthetic"
     root.mkdir()
@@ -64,15 +71,24 @@ def run_synthetic(workdir: Path, repeats: int) -> SyntheticResult:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "base")
     base = git(root, "rev-parse", "HEAD")
+    co = Checkout(PROJECT, root, base, python=python)
+    impact = None
+    if python is not None:
+        run = run_suite(co, time_limit=300, trace=True)
+        impact = ImpactMap.load(run.record, base).to_bytes() if run.usable and run.record else None
     changed = root / module_path(4, 7)
     changed.write_text(changed.read_text().replace("+ 7\n", "+ 8\n"))
     git(root, "commit", "-q", "-a", "-m", "change one module")
     head = git(root, "rev-parse", "HEAD")
-    co = Checkout(PROJECT, root, base)
-    cold, warm, selected, total = [], [], 0, 0
+    result = SyntheticResult(LAYERS * PER_LAYER, 0, 0, [], [])
     for _ in range(max(1, min(repeats, 20))):
         c, w, selection = select_for(co, head)
-        cold.append(c)
-        warm.append(w)
-        selected, total = len(selection.selected), selection.total_test_files
-    return SyntheticResult(LAYERS * PER_LAYER, total, selected, cold, warm)
+        result.cold.append(c)
+        result.warm.append(w)
+        result.selected, result.test_files = len(selection.selected), selection.total_test_files
+        if impact is not None:
+            c, w, narrowed = select_for(co, head, impact)
+            result.impact_cold.append(c)
+            result.impact_warm.append(w)
+            result.impact_selected = len(narrowed.selected)
+    return result
