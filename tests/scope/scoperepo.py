@@ -41,6 +41,13 @@ class ScopeRepo:
             target = self.path / rel
             shutil.rmtree(target) if target.is_dir() else target.unlink()
 
+    def edit(self, path: str, old: str, new: str) -> str:
+        """Replace the first `old` in `path` with `new` and commit; the new commit's sha."""
+        text = (self.path / path).read_text()
+        assert old in text, f"{old!r} is not in {path}"
+        self.write({path: text.replace(old, new, 1)})
+        return self.commit(f"{path}: {old!r} → {new!r}")
+
     def commit(self, message: str = "change") -> str:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
@@ -81,3 +88,8 @@ class ScopeRepo:
 
 def selected_files(selection: Selection) -> set[str]:
     return {s.file for s in selection.selected}
+
+
+def tests_by_file(selection: Selection) -> dict[str, list[str]]:
+    """Each selected test file with its node ids ([] = the whole file)."""
+    return {s.file: s.tests for s in selection.selected}

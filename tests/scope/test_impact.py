@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from scope import ImpactDataError, ImpactMap
+from tests.scope.scoperepo import tests_by_file as narrowed
 
 PROJECT = {
     "pkg/__init__.py": "",
@@ -92,14 +93,7 @@ def project(make_repo):
 
 
 def change(repo, old: str, new: str, path: str = "pkg/calc.py") -> None:
-    text = (repo.path / path).read_text()
-    assert old in text
-    repo.write({path: text.replace(old, new, 1)})
-    repo.commit(f"{path}: {old!r} → {new!r}")
-
-
-def narrowed(selection) -> dict[str, list[str]]:
-    return {s.file: s.tests for s in selection.selected}
+    repo.edit(path, old, new)
 
 
 # --- what the recorder writes -------------------------------------------------------------------

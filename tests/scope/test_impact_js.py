@@ -17,6 +17,7 @@ from scope import ImpactMap
 from scope.impact import OUTPUT_ENV, merge_reports
 from scope.js_changes import changed_js_functions, changed_regions
 from tests.scope.scoperepo import RECORDER
+from tests.scope.scoperepo import tests_by_file as files_of
 
 JS_RECORDER = RECORDER.with_suffix(".cjs")
 PROJECT = {
@@ -83,17 +84,6 @@ def project(make_repo):
     return repo, ImpactMap.load(report, repo.git("rev-parse", "HEAD"))
 
 
-def change(repo, path: str, old: str, new: str) -> None:
-    text = (repo.path / path).read_text()
-    assert old in text
-    repo.write({path: text.replace(old, new, 1)})
-    repo.commit(f"{path}: {old} → {new}")
-
-
-def files_of(selection) -> dict[str, list[str]]:
-    return {s.file: s.tests for s in selection.selected}
-
-
 def test_the_record_knows_every_function_and_who_ran_it(project):
     _, impact = project
     text = PROJECT["lib/area.js"]
@@ -112,7 +102,7 @@ def test_the_record_knows_every_function_and_who_ran_it(project):
 ])
 def test_a_change_inside_a_function_selects_the_files_that_ran_it(project, path, old, new, expected):
     repo, impact = project
-    change(repo, path, old, new)
+    repo.edit(path, old, new)
     failing, _ = run_files(repo, record=False)
     selection = repo.select("HEAD~1", "HEAD", impact=impact)
     chosen = files_of(selection)
@@ -123,7 +113,7 @@ def test_a_change_inside_a_function_selects_the_files_that_ran_it(project, path,
 
 def test_top_level_code_keeps_the_import_graph(project):
     repo, impact = project
-    change(repo, "lib/area.js", "const PI = 3;", "const PI = 4;")
+    repo.edit("lib/area.js", "const PI = 3;", "const PI = 4;")
     selection = repo.select("HEAD~1", "HEAD", impact=impact)
     assert set(files_of(selection)) == set(TESTS)
     assert "changed outside its functions" in selection.reason
@@ -132,7 +122,7 @@ def test_top_level_code_keeps_the_import_graph(project):
 def test_a_file_compiled_as_other_text_is_not_narrowed(project):
     repo, impact = project
     impact.lengths["lib/area.js"] += 1  # as if a loader (Babel, TypeScript) had rewritten it
-    change(repo, "lib/area.js", "return side * side", "return side + side")
+    repo.edit("lib/area.js", "return side * side", "return side + side")
     selection = repo.select("HEAD~1", "HEAD", impact=impact)
     assert "ran as other text than the file's" in selection.reason
     assert set(files_of(selection)) == set(TESTS)
