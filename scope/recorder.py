@@ -34,6 +34,7 @@ import os
 import subprocess
 import sys
 import threading
+from array import array
 from typing import Any
 
 import pytest
@@ -71,8 +72,9 @@ class ImpactRecorder:
         self.spawn = _spawn_codes()
         self.keys: dict[str, str | None] = {}  # co_filename → repository-relative path or None
         self.tests: dict[tuple[str, str], int] = {}  # (file, name) → index
-        self.runs: dict[int, set[tuple[str, int]]] = {}
-        self.fixture_runs: dict[int, set[tuple[str, int]]] = {}  # id(fixturedef) → functions
+        self.functions: dict[tuple[str, int], int] = {}  # (file, first line) → function id
+        self.runs: dict[int, array] = {}  # test index → sorted function ids (4 bytes each: big suites stay small)
+        self.fixture_runs: dict[int, set[int]] = {}  # id(fixturedef) → function ids
         self.item_fixtures: dict[int, set[int]] = {}  # test index → id(fixturedef)s
         self.spawners: set[int] = set()
         self.untracked: set[int] = set()
@@ -159,12 +161,13 @@ class ImpactRecorder:
         self.keys[filename] = result
         return result
 
-    def _functions(self, codes: set[Any]) -> set[tuple[str, int]]:
+    def _functions(self, codes: set[Any]) -> set[int]:
+        """The ids of the repository's functions among `codes`."""
         found = set()
         for code in codes:
             key = self._key(code.co_filename)
             if key is not None:
-                found.add((key, code.co_firstlineno))
+                found.add(self.functions.setdefault((key, code.co_firstlineno), len(self.functions)))
         return found
 
     # pytest hooks ------------------------------------------------------------------------------
@@ -210,7 +213,8 @@ class ImpactRecorder:
             fixtures = self._fixture_ids(item)
             if self.os_spawned or self.spawn & codes or any(-f in self.fixture_runs for f in fixtures):
                 self.spawners.add(index)
-            self.runs.setdefault(index, set()).update(self._functions(codes))
+            ran = self._functions(codes).union(self.runs.get(index, ()))
+            self.runs[index] = array("I", sorted(ran))
             self.item_fixtures.setdefault(index, set()).update(fixtures)
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -261,15 +265,21 @@ class ImpactRecorder:
         return {id(fixturedef) for chain in defs.values() for fixturedef in chain}
 
     def report(self) -> dict[str, Any]:
+        at_import = self._functions(self.import_codes)
+        keys = sorted(self.functions, key=self.functions.__getitem__)  # function id → (file, first line)
         executed: dict[str, dict[str, list[int]]] = {}
-        for index, functions in self.runs.items():
-            for fixture in self.item_fixtures.get(index, ()):
-                functions = functions | self.fixture_runs.get(fixture, set())
-            for path, line in functions:
+        for index, ran in self.runs.items():
+            ids = set(ran).union(*(self.fixture_runs.get(f, ()) for f in self.item_fixtures.get(index, ())))
+            for function in ids:
+                path, line = keys[function]
                 executed.setdefault(path, {}).setdefault(str(line), []).append(index)
         import_time: dict[str, list[int]] = {}
-        for path, line in self._functions(self.import_codes):
+        for function in at_import:
+            path, line = keys[function]
             import_time.setdefault(path, []).append(line)
+        for lines in executed.values():
+            for tests in lines.values():
+                tests.sort()
         return {
             "format": FORMAT,
             "traced": self.started,
