@@ -17,8 +17,9 @@ the first decorator's line for a decorated function, as `ast` gives it):
 - `spawners`: tests that started processes (their code there is invisible to the tracer),
   `untracked`: tests during which something else replaced the trace function (a debugger, a
   coverage tool); selection never narrows either kind;
-- `items`: how many test items each file has, and `partial`: files with deselected items
-  (their tests were not all seen, so they are never narrowed);
+- `items`: how many test items each file has, and `partial`: files with deselected items or
+  items that never ran (`-x`, an interrupted session): their tests were not all seen, so they
+  are never narrowed;
 - `outcomes`: each item's outcome, so the same run can say what failed;
 - `preloaded`: repository files already imported when tracing began (what ran at their import
   is unknown, so they are never narrowed).
@@ -79,6 +80,8 @@ class ImpactRecorder:
         self.spawners: set[int] = set()
         self.untracked: set[int] = set()
         self.items: dict[str, int] = {}
+        self.collected: dict[str, set[str]] = {}  # test file → node ids collected (after deselection)
+        self.ran: set[str] = set()
         self.partial: set[str] = set()
         self.outcomes: dict[str, str] = {}  # repository-relative file::name[params] → outcome
         self.node_names: dict[str, str] = {}  # pytest node id → that key
@@ -175,7 +178,9 @@ class ImpactRecorder:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items) -> None:
         for item in items:
-            self.items[self._file_of(item)] = self.items.get(self._file_of(item), 0) + 1
+            file = self._file_of(item)
+            self.items[file] = self.items.get(file, 0) + 1
+            self.collected.setdefault(file, set()).add(item.nodeid)
 
     def pytest_deselected(self, items) -> None:
         for item in items:
@@ -199,6 +204,7 @@ class ImpactRecorder:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
         index = self._index(item)
+        self.ran.add(item.nodeid)
         if self.tracing and sys.gettrace() is not self._trace:
             sys.settrace(self._trace)
         self.os_spawned = False
@@ -280,6 +286,8 @@ class ImpactRecorder:
         for lines in executed.values():
             for tests in lines.values():
                 tests.sort()
+        unfinished = {file for file, nodes in self.collected.items() if not nodes <= self.ran}  # -x, Ctrl-C
+        partial = self.partial | unfinished
         return {
             "format": FORMAT,
             "traced": self.started,
@@ -287,7 +295,7 @@ class ImpactRecorder:
             "pytest": pytest.__version__,
             "tests": [[file, name] for (file, name), _ in sorted(self.tests.items(), key=lambda kv: kv[1])],
             "items": dict(sorted(self.items.items())),
-            "partial": sorted(self.partial),
+            "partial": sorted(partial),
             "executed": {p: {k: sorted(v) for k, v in sorted(lines.items())} for p, lines in sorted(executed.items())},
             "import_time": {p: sorted(lines) for p, lines in sorted(import_time.items())},
             "spawners": sorted(self.spawners),

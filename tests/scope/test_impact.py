@@ -142,6 +142,12 @@ def test_deselected_items_make_their_file_partial(make_repo):
     assert not impact.narrows(CALC) and impact.narrows("tests/test_fmt.py")
 
 
+def test_a_session_stopped_early_makes_the_unfinished_files_partial(make_repo):
+    repo = make_repo({**PROJECT, "tests/test_fmt.py": "def test_stop():\n    assert False\n"})
+    impact = repo.record("-x", "tests/test_fmt.py", CALC)
+    assert impact.partial == {CALC} and impact.narrows("tests/test_fmt.py")
+
+
 def test_outcomes_only_record_is_not_impact_data(make_repo):
     repo = make_repo(PROJECT)
     report = repo.record_report(trace=False)
