@@ -19,6 +19,7 @@ COPY jobs ./jobs
 COPY runners ./runners
 COPY checks ./checks
 COPY storage ./storage
+COPY scope ./scope
 RUN pip install --no-cache-dir .
 
 ENV VERDICT_DATA_DIR=/var/lib/verdict/data \

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import scope
 import storage
 from runners import RunSpec
 from scope import ImpactDataError, ImpactMap
 from scope.impact import OUTPUT_ENV, RECORDER_MODULE
 
-RECORDER_SOURCE = Path(__file__).resolve().parent.parent / "scope" / "recorder.py"
+RECORDER_SOURCE = Path(scope.__file__).resolve().parent / "recorder.py"  # shipped with the package
 JS_RECORDER_SOURCE = RECORDER_SOURCE.with_suffix(".cjs")
 RECORDING_FRAMEWORKS = ("pytest", "mocha")
 RECORD_DIR = ".verdict"
