@@ -6,6 +6,7 @@ from scope.selection import KIND_MEANINGS, Selection
 
 MAX_LISTED = 200  # test files listed in full; GitHub caps a summary at 65,535 characters
 MAX_CHARS = 60000
+MAX_NODES = 10  # node ids named per test file (the rest are counted)
 
 
 def summary_markdown(selection: Selection) -> str:
@@ -18,7 +19,7 @@ def summary_markdown(selection: Selection) -> str:
         lines += ["", "<details><summary>Why these tests</summary>", ""]
         size = sum(len(line) for line in lines)
         for i, test in enumerate(selection.selected):
-            block = [f"- `{test.file}`" + (f" ({', '.join(f'`{t}`' for t in test.tests)})" if test.tests else "")]
+            block = [f"- `{test.file}`" + (f" ({_nodes(test.tests, '`')})" if test.tests else "")]
             block += [f"  - {why}" for why in test.why]
             size += sum(len(line) + 1 for line in block)
             if i >= MAX_LISTED or size > MAX_CHARS:
@@ -39,10 +40,15 @@ def summary_text(selection: Selection, *, explain: bool = False) -> str:
     if selection.changed:
         lines.append(f"changed: {len(selection.changed)} file{'s' * (len(selection.changed) != 1)}")
     for test in selection.selected:
-        lines.append(f"  {test.file}" + (f" [{', '.join(test.tests)}]" if test.tests else ""))
+        lines.append(f"  {test.file}" + (f" [{_nodes(test.tests)}]" if test.tests else ""))
         if explain:
             lines += [f"      why: {why}" for why in test.why]
     return "\n".join(lines)
+
+
+def _nodes(tests: list[str], quote: str = "") -> str:
+    shown = ", ".join(f"{quote}{t}{quote}" for t in tests[:MAX_NODES])
+    return shown + (f" and {len(tests) - MAX_NODES} more" if len(tests) > MAX_NODES else "")
 
 
 def _count(selection: Selection) -> str:

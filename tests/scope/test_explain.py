@@ -87,6 +87,14 @@ def test_summary_markdown_stays_under_githubs_limit():
     assert len(text) < 65535 and "more test files" in text
 
 
+def test_node_ids_are_named_up_to_ten_per_file():
+    nodes = [f"tests/test_a.py::test_{i}" for i in range(25)]
+    selection = Selection("affected", "r", ["a.py"], 1, [SelectedTest("tests/test_a.py", nodes, ["why"])], "module")
+    assert "(`tests/test_a.py::test_0`, " in summary_markdown(selection)
+    assert "`tests/test_a.py::test_9` and 15 more)" in summary_markdown(selection)
+    assert "tests/test_a.py::test_9 and 15 more]" in summary_text(selection)
+
+
 def test_summary_text_with_explain(make_repo):
     repo = make_repo(PROJECT)
     repo.write({"src/shop/tax.py": "# edit\n"})
