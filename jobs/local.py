@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import make_url
+
 import storage
 from checks.output import CheckReport, report_for
 from jobs.impact import impact_loader, keep_recording, records_impact, with_recording
@@ -168,7 +170,11 @@ def _impact_for(sessions, top: Path, change_set: ChangeSet) -> ImpactMap | None:
 
 
 def local_impact_loader(top: Path, settings: Settings):
-    """For `verdict scope`: a function giving the local database's impact data of a commit, if any."""
+    """For `verdict scope`: a function giving the local database's impact data of a commit, if any
+    (no database is created for it: without one there is nothing recorded)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
+        return lambda commit: None
     engine = storage.make_engine(settings.database_url)
     storage.migrate(engine)
     load = impact_loader(storage.session_factory(engine), installation_id=LOCAL_INSTALLATION,
