@@ -25,7 +25,7 @@ from jobs.impact import impact_loader, keep_recording, records_impact, with_reco
 from jobs.monitor import RunMonitor
 from jobs.scoping import scoped_arguments, skipped_report
 from runners import Outcome, RunResult, get_runner, test_plan_for
-from scope import ChangeSet, ImpactMap, Selection, changed_files, select_tests, summary_markdown
+from scope import ChangeSet, ImpactMap, ScopeConfigError, Selection, changed_files, select_tests, summary_markdown
 from scope.cli import config_at
 from scope.git import resolve_commit as git_resolve
 from verdict.errors import PermanentError
@@ -86,7 +86,9 @@ def check_local(path: Path, settings: Settings, *, base: str | None = None, runn
         selection = select_tests(top, change_set, rules, impact=impact)
     run_id = _start_local_run(sessions, top, runner)
     full_run = run_all or change_set is None
-    record_as = _clean_head(top) if settings.impact and full_run and top == toplevel else None
+    record_as = None
+    if settings.impact and full_run and top == toplevel and (head := _clean_head(top)):
+        record_as = head if _impact_allowed(top, head) else None
     try:
         result = _run_copy(top, run_runner, runner, settings, sessions, run_id, selection, record_as)
         if result is None:
@@ -180,6 +182,14 @@ def local_impact_loader(top: Path, settings: Settings):
     load = impact_loader(storage.session_factory(engine), installation_id=LOCAL_INSTALLATION,
                          repository_id=_repository_id(top.resolve()), note=lambda message: None)
     return load
+
+
+def _impact_allowed(top: Path, commit: str) -> bool:
+    """`scope.impact` of the commit's .github/verdict.yml (an invalid file: no recording either)."""
+    try:
+        return config_at(top, commit).impact
+    except ScopeConfigError:
+        return False
 
 
 def _clean_head(top: Path) -> str | None:

@@ -50,7 +50,7 @@ from jobs.scoping import requested_arguments, scoped_arguments, select_for_commi
 from jobs.triggers import Comparison, comparison_for
 from jobs.workspace import fetch_commit
 from runners import Outcome, RunResult, TestCase, TestStatus, get_runner
-from scope import summary_markdown
+from scope import scope_config, summary_markdown
 from verdict.errors import PermanentError, TransientError, VerdictError
 
 log = logging.getLogger(__name__)
@@ -292,8 +292,9 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
                      memory_mb=limits.memory_mb or ctx.settings.run_memory_mb,
                      cpus=limits.cpus or ctx.settings.run_cpus, image=config.image, on_output=monitor.line)
     spec.command += only
-    record = records_impact(ctx.settings.impact, trusted=comparison.default_branch_push, framework=plan.framework,
-                            runner=runner_name, arguments=only)
+    record = records_impact(ctx.settings.impact and scope_config(config.scope).impact,
+                            trusted=comparison.default_branch_push, framework=plan.framework, runner=runner_name,
+                            arguments=only)
     spec = with_recording(spec, plan.framework) if record else spec
     monitor.note(f"running {' '.join(spec.command)} with the {runner_name} runner")
     result = get_runner(runner_name).run(spec)

@@ -8,7 +8,7 @@
         "data/**": [tests/test_data.py]
       full_run_on: ["*.lock"]                  # replaces the built-in full-run globs below
       skip_if_only_changed: ["docs/**", "*.md"]
-      impact: true                # narrow with impact data of the base commit (false: import graph only)
+      impact: true                # record impact data and narrow with it (false: import graph only)
 
 A selector is a test file, a glob or folder of test files, or a pytest node id (`file::test`).
 """

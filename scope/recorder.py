@@ -16,7 +16,8 @@ the first decorator's line for a decorated function, as `ast` gives it):
   change what every importer sees, so selection treats it like module-level code;
 - `spawners`: tests that started processes (their code there is invisible to the tracer),
   `untracked`: tests during which something else replaced the trace function (a debugger, a
-  coverage tool); selection never narrows either kind;
+  coverage tool such as pytest-cov, which is never displaced: its own report stays whole);
+  selection never narrows either kind;
 - `items`: how many test items each file has, and `partial`: files with deselected items or
   items that never ran (`-x`, an interrupted session): their tests were not all seen, so they
   are never narrowed;
@@ -205,8 +206,8 @@ class ImpactRecorder:
     def pytest_runtest_protocol(self, item, nextitem):
         index = self._index(item)
         self.ran.add(item.nodeid)
-        if self.tracing and sys.gettrace() is not self._trace:
-            sys.settrace(self._trace)
+        if self.tracing and sys.gettrace() is None:
+            sys.settrace(self._trace)  # an earlier test switched tracing off; never displace another tracer
         self.os_spawned = False
         self.current = codes = set()
         try:
@@ -214,8 +215,7 @@ class ImpactRecorder:
         finally:
             self.current = None
             if self.tracing and sys.gettrace() is not self._trace:
-                self.untracked.add(index)
-                sys.settrace(self._trace)
+                self.untracked.add(index)  # a coverage tool or debugger traced instead: this test is not seen
             fixtures = self._fixture_ids(item)
             if self.os_spawned or self.spawn & codes or any(-f in self.fixture_runs for f in fixtures):
                 self.spawners.add(index)

@@ -134,6 +134,12 @@ def test_scope_impact_false_on_the_default_branch_keeps_the_import_graph(ctx, st
     assert "impact data" not in check_run.output["summary"]
 
 
+def test_scope_impact_false_records_nothing(ctx, standin, repo):
+    repo.sha = repo.write(".github/verdict.yml", "scope:\n  impact: false\n", "no impact data")
+    run_id = push_to_main(ctx, repo)
+    assert stored_record(ctx, repo.sha) is None and "impact data" not in log_text(ctx, run_id)
+
+
 def test_verdict_impact_off_records_nothing(ctx, standin, repo, monkeypatch):
     monkeypatch.setenv("VERDICT_IMPACT", "off")
     context._context_for.cache_clear()  # the jobs build their context from the environment again

@@ -135,6 +135,20 @@ def test_a_test_that_removes_the_tracer_is_untracked_and_the_next_is_traced_agai
     assert names.index("test_b.py::test_b") in report["executed"]["mod.py"]["1"]
 
 
+def test_another_tracer_is_never_displaced_and_its_tests_are_untracked(make_repo):
+    """pytest-cov and debuggers trace too: their measurement stays whole, and nothing is narrowed on ours."""
+    repo = make_repo({
+        "probe.py": "import sys\n\nCALLS = []\n\n\ndef foreign(frame, event, arg):\n"
+                    "    CALLS.append(frame.f_code.co_name)\n\n\ndef helper():\n    return 1\n",
+        "conftest.py": "import sys\n\nimport probe\n\nsys.settrace(probe.foreign)\n",
+        "test_probe.py": "import sys\n\nimport probe\n\n\ndef test_still_traced_by_the_other():\n"
+                         "    probe.helper()\n    assert sys.gettrace() is probe.foreign and 'helper' in probe.CALLS\n",
+    })
+    report = repo.record_report()
+    assert report["outcomes"] == {"test_probe.py::test_still_traced_by_the_other": "passed"}
+    assert report["untracked"] == [0]
+
+
 def test_deselected_items_make_their_file_partial(make_repo):
     repo = make_repo(PROJECT)
     impact = repo.record("-k", "not test_mul")
