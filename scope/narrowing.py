@@ -46,22 +46,9 @@ class Narrower:
 
     def narrow(self, path: str, reached: dict[str, list[str]]) -> Narrowed | str:
         """The narrowed selection for changed module `path`, or why it keeps the import graph's."""
-        old, new = self.read_base(path), self.read_head(path)
-        if old is None or new is None:
-            return f"{path} is new, so no recorded run knows it"
-        spans = self._changed(path, old, new)
+        spans = self._narrowable_spans(path)
         if isinstance(spans, str):
             return spans
-        if path in self.impact.preloaded:
-            return f"{path} was imported before the recording began"
-        if not spans:  # nothing a test can notice; the import graph's answer still runs, as without impact data
-            return f"{path}: only comments or formatting changed"
-        early = self.impact.import_time_function(path, spans)
-        if early is not None:
-            return f"{path}: {early} also runs at import time"
-        cached = next((s for s in spans if s.memoized), None)
-        if cached is not None:
-            return f"{path}: {cached} is memoized, so later tests reuse what an earlier one computed"
         result = Narrowed()
         for span in spans:
             for index in sorted(self.impact.tests_running(path, span)):
@@ -78,18 +65,43 @@ class Narrower:
             for index in sorted(self.impact.runs_of(file) & self.impact.unsafe):
                 why = f"{chains[0]} → {self.impact.node_id(index)} starts processes or ran untraced: never narrowed"
                 result.nodes.setdefault(file, {}).setdefault(self.impact.node_id(index), []).append(why)
-        for file in list(result.nodes):
-            everything = {self.impact.node_id(i) for i in self.impact.runs_of(file)}
-            by_file = not file.endswith(".py")  # JavaScript tests are selected by file
-            if by_file or file in result.whole or (everything and everything <= set(result.nodes[file])):
-                chains = [w for ws in result.nodes.pop(file).values() for w in ws]
-                result.whole[file] = result.whole.get(file, []) + chains
+        self._whole_where_due(result)
         left_out = sorted(f for f in reached if f not in result.whole and f not in result.nodes)
         if left_out:
             n = len(left_out)
             result.note = (f"{n} test file{'s' * (n != 1)} importing {path} ran none of its changed functions "
                            f"in the recorded run of {self.label}")
         return result
+
+    def _narrowable_spans(self, path: str) -> list[FunctionSpan] | str:
+        """The changed functions of `path` when narrowing them is safe, else why it is not."""
+        old, new = self.read_base(path), self.read_head(path)
+        if old is None or new is None:
+            return f"{path} is new, so no recorded run knows it"
+        spans = self._changed(path, old, new)
+        if isinstance(spans, str):
+            return spans
+        if path in self.impact.preloaded:
+            return f"{path} was imported before the recording began"
+        if not spans:  # nothing a test can notice; the import graph's answer still runs, as without impact data
+            return f"{path}: only comments or formatting changed"
+        early = self.impact.import_time_function(path, spans)
+        if early is not None:
+            return f"{path}: {early} also runs at import time"
+        cached = next((s for s in spans if s.memoized), None)
+        if cached is not None:
+            return f"{path}: {cached} is memoized, so later tests reuse what an earlier one computed"
+        return spans
+
+    def _whole_where_due(self, result: Narrowed) -> None:
+        """Select whole the files that are selected by file anyway: JavaScript tests, files the record did not
+        see run whole, and files every one of whose tests is selected."""
+        for file in list(result.nodes):
+            everything = {self.impact.node_id(i) for i in self.impact.runs_of(file)}
+            by_file = not file.endswith(".py") or not self.impact.narrows(file)
+            if by_file or file in result.whole or (everything and everything <= set(result.nodes[file])):
+                chains = [w for ws in result.nodes.pop(file).values() for w in ws]
+                result.whole[file] = result.whole.get(file, []) + chains
 
     def _changed(self, path: str, old: bytes, new: bytes) -> list[FunctionSpan] | str:
         """The changed functions of `path`, or why they cannot be told apart from load-time code."""
