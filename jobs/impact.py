@@ -64,6 +64,9 @@ def read_recording(workspace: Path, commit: str) -> tuple[ImpactMap | None, str]
         record = ImpactMap.load(path.read_bytes(), commit)
     except (OSError, ImpactDataError) as exc:
         return None, f"impact data: not kept: {exc}"
+    if not record.tests:
+        return None, ("impact data: not kept: the record saw no test run (pytest-xdist runs tests in worker "
+                      "processes, which are not traced)")
     files = len(record.test_files())
     return record, (f"impact data: recorded which of {len(record.tests)} tests in {files} file"
                     f"{'s' * (files != 1)} ran which functions; changes based on {commit[:12]} will run only "

@@ -148,6 +148,19 @@ def test_verdict_impact_off_records_nothing(ctx, standin, repo, monkeypatch):
     assert "impact data" not in log_text(ctx, run_id)
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "the run left no record"),
+    (b"{not json", "not kept: impact data is not readable JSON"),
+    (b'{"format": 1, "traced": true, "tests": []}', "the record saw no test run"),
+])
+def test_a_missing_or_unusable_record_is_logged_and_dropped(tmp_path, content, message):
+    if content is not None:
+        (tmp_path / ".verdict").mkdir()
+        (tmp_path / ".verdict" / "impact.json").write_bytes(content)
+    record, note = read_recording(tmp_path, "e" * 40)
+    assert record is None and message in note
+
+
 @pytest.mark.docker
 def test_the_recorder_runs_in_the_docker_image(docker_client, tmp_path):
     workspace = tmp_path / "workspace"
