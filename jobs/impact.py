@@ -18,14 +18,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import scope
 import storage
 from runners import RunSpec
 from scope import ImpactDataError, ImpactMap
-from scope.impact import OUTPUT_ENV, RECORDER_MODULE
+from scope.impact import JS_RECORDER_PATH, OUTPUT_ENV, RECORDER_MODULE, RECORDER_PATH
 
-RECORDER_SOURCE = Path(scope.__file__).resolve().parent / "recorder.py"  # shipped with the package
-JS_RECORDER_SOURCE = RECORDER_SOURCE.with_suffix(".cjs")
 RECORDING_FRAMEWORKS = ("pytest", "mocha")
 RECORD_DIR = ".verdict"
 RECORD_FILE = f"{RECORD_DIR}/impact.json"
@@ -44,9 +41,9 @@ def with_recording(spec: RunSpec, framework: str) -> RunSpec:
     (spec.workspace / RECORD_FILE).unlink(missing_ok=True)
     if framework == "mocha":
         preload = f"{RECORD_DIR}/verdict-impact.cjs"
-        shutil.copyfile(JS_RECORDER_SOURCE, spec.workspace / preload)
+        shutil.copyfile(JS_RECORDER_PATH, spec.workspace / preload)
         return replace(spec, command=[*spec.command, "--require", preload], env={**spec.env, OUTPUT_ENV: RECORD_FILE})
-    shutil.copyfile(RECORDER_SOURCE, folder / f"{RECORDER_MODULE}.py")
+    shutil.copyfile(RECORDER_PATH, folder / f"{RECORDER_MODULE}.py")
     existing = spec.env.get("PYTHONPATH")
     env = {**spec.env, OUTPUT_ENV: RECORD_FILE,
            "PYTHONPATH": f"{RECORD_DIR}:{existing}" if existing else RECORD_DIR}  # relative: the workspace

@@ -14,6 +14,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,14 +165,15 @@ def _has_commits(top: Path) -> bool:
 
 def _impact_for(sessions, top: Path, change_set: ChangeSet) -> ImpactMap | None:
     """The impact data recorded for the change's base commit by an earlier `verdict check --all`."""
-    if not change_set.base_commit:
-        return None
-    load = impact_loader(sessions, installation_id=LOCAL_INSTALLATION, repository_id=_repository_id(top),
+    return _local_records(sessions, top)(change_set.base_commit) if change_set.base_commit else None
+
+
+def _local_records(sessions, top: Path) -> Callable[[str], ImpactMap | None]:
+    return impact_loader(sessions, installation_id=LOCAL_INSTALLATION, repository_id=_repository_id(top),
                          note=lambda message: None)
-    return load(change_set.base_commit)
 
 
-def local_impact_loader(top: Path, settings: Settings):
+def local_impact_loader(top: Path, settings: Settings) -> Callable[[str], ImpactMap | None]:
     """For `verdict scope`: a function giving the local database's impact data of a commit, if any
     (no database is created for it: without one there is nothing recorded)."""
     url = make_url(settings.database_url)
@@ -179,9 +181,7 @@ def local_impact_loader(top: Path, settings: Settings):
         return lambda commit: None
     engine = storage.make_engine(settings.database_url)
     storage.migrate(engine)
-    load = impact_loader(storage.session_factory(engine), installation_id=LOCAL_INSTALLATION,
-                         repository_id=_repository_id(top.resolve()), note=lambda message: None)
-    return load
+    return _local_records(storage.session_factory(engine), top.resolve())
 
 
 def _impact_allowed(top: Path, commit: str) -> bool:
@@ -203,7 +203,7 @@ def _run_copy(top: Path, run_runner, runner: str, settings: Settings, sessions, 
               selection: Selection | None, record_as: str | None) -> RunResult | None:
     """Run the selected tests of a copy of the working tree; None when the selection leaves nothing to run.
 
-    With `record_as` (a commit sha), a full pytest run records impact data for that commit.
+    With `record_as` (a commit sha), a full pytest or Mocha run records impact data for that commit.
     """
     with tempfile.TemporaryDirectory(prefix="verdict-check-") as tmp, RunMonitor(sessions, run_id) as monitor:
         workspace = Path(tmp) / "workspace"

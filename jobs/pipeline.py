@@ -275,6 +275,7 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
     with storage.session_scope(ctx.sessions) as session:
         only = requested_arguments(storage.run_request(session, facts.run_id), workspace)
     selection, comparison = None, _comparison(ctx, facts)
+    uses_impact = ctx.settings.impact and scope_config(config.scope).impact
     if only is None:  # not narrowed by a slash command: the scope decides
         impact_for = impact_loader(ctx.sessions, installation_id=facts.installation_id,
                                    repository_id=facts.repository_id, note=monitor.note)
@@ -282,7 +283,7 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
             workspace, comparison, config, clone_url=facts.clone_url, token=token,
             head_sha=facts.head_sha, default_branch=facts.default_branch,
             cache_dir=ctx.settings.data_dir / "scope-cache", note=monitor.note,
-            impact_for=impact_for if ctx.settings.impact else None)
+            impact_for=impact_for if uses_impact else None)
         only = scoped_arguments(selection, plan.framework)
     if only is None:
         assert selection is not None
@@ -292,9 +293,8 @@ def _run_tests(ctx: JobContext, facts: RunFacts, api: InstallationClient, worksp
                      memory_mb=limits.memory_mb or ctx.settings.run_memory_mb,
                      cpus=limits.cpus or ctx.settings.run_cpus, image=config.image, on_output=monitor.line)
     spec.command += only
-    record = records_impact(ctx.settings.impact and scope_config(config.scope).impact,
-                            trusted=comparison.default_branch_push, framework=plan.framework, runner=runner_name,
-                            arguments=only)
+    record = records_impact(uses_impact, trusted=comparison.default_branch_push, framework=plan.framework,
+                            runner=runner_name, arguments=only)
     spec = with_recording(spec, plan.framework) if record else spec
     monitor.note(f"running {' '.join(spec.command)} with the {runner_name} runner")
     result = get_runner(runner_name).run(spec)

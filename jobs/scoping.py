@@ -64,7 +64,8 @@ def select_for_commit(workspace: Path, comparison: Comparison, config: RepoConfi
     """The tests a fetched commit's change can affect, compared as its trigger says; None runs everything.
 
     `impact_for(commit)` gives the impact data recorded on a commit, if any: with the base's, the
-    selection narrows to the tests that ran the changed functions.
+    selection narrows to the tests that ran the changed functions (the caller passes None when the
+    repository or the service has impact data switched off).
     """
     if comparison.runs_everything:
         note(comparison.reason or "nothing to compare with: running everything")
@@ -76,9 +77,8 @@ def select_for_commit(workspace: Path, comparison: Comparison, config: RepoConfi
         changes = push_changes(workspace, comparison.base or ZERO_SHA, head_sha, default_branch)
     else:
         changes = changed_files(workspace, comparison.base or "", head_sha)
-    rules = scope_config(config.scope)
-    impact = impact_for(changes.base_commit) if impact_for and rules.impact and changes.base_commit else None
-    selection = select_tests(workspace, changes, rules,
+    impact = impact_for(changes.base_commit) if impact_for and changes.base_commit else None
+    selection = select_tests(workspace, changes, scope_config(config.scope),
                              is_default_branch_push=comparison.default_branch_push, cache_dir=cache_dir,
                              impact=impact)
     note(f"scope: {selection.kind}, {len(selection.selected)} of {selection.total_test_files} test files"

@@ -22,14 +22,20 @@ import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from scope.errors import ImpactDataError
 from scope.python_changes import FunctionSpan
 
 FORMAT = 1
+RECORDER_PATH = Path(__file__).resolve().with_name("recorder.py")  # the pytest plugin (stdlib + pytest only)
+JS_RECORDER_PATH = RECORDER_PATH.with_suffix(".cjs")  # the Node preload
 RECORDER_MODULE = "verdict_impact"  # the name scope/recorder.py is imported under in the sandbox
-OUTPUT_ENV = "VERDICT_IMPACT_OUT"
+OUTPUT_ENV = "VERDICT_IMPACT_OUT"  # where either recorder writes its JSON
+TRACE_ENV = "VERDICT_IMPACT_TRACE"  # "0": the pytest plugin records outcomes only
+TEST_ENV = "VERDICT_IMPACT_TEST"  # the Node preload outside Mocha: the test file the process runs
 
 
 @dataclass
@@ -89,12 +95,14 @@ class ImpactMap:
 
     def runs_of(self, test_file: str) -> set[int]:
         """The indexes of `test_file`'s test functions."""
-        if not hasattr(self, "_by_file"):
-            by_file: dict[str, set[int]] = {}
-            for i, (file, _) in enumerate(self.tests):
-                by_file.setdefault(file, set()).add(i)
-            self._by_file = by_file
         return self._by_file.get(test_file, set())
+
+    @cached_property
+    def _by_file(self) -> dict[str, set[int]]:
+        by_file: dict[str, set[int]] = {}
+        for i, (file, _) in enumerate(self.tests):
+            by_file.setdefault(file, set()).add(i)
+        return by_file
 
     def import_time_function(self, path: str, spans: Iterable[FunctionSpan]) -> FunctionSpan | None:
         """The first of `spans` in which something ran while a module was imported, or None."""

@@ -53,9 +53,8 @@ def changed_js_functions(old: str, new: str, spans: list[tuple[int, int]]) -> li
         span = _innermost(ordered, start, end)
         if span is None:
             return None
-        line = old.count("\n", 0, span[0]) + 1
-        found[span[0]] = FunctionSpan(f"the function at line {line}", span[0], span[1] - 1,
-                                      shown=f"the function at line {line}")
+        label = f"the function at line {old.count(chr(10), 0, span[0]) + 1}"
+        found[span[0]] = FunctionSpan(label, span[0], span[1] - 1, shown=label)
     return [found[k] for k in sorted(found)]
 
 

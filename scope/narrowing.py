@@ -1,13 +1,14 @@
-"""Narrow a changed Python module's tests to those that ran its changed functions (scope.impact).
+"""Narrow a changed module's tests to those that ran its changed functions (scope.impact).
 
 For one changed module the import graph has already found the test files that reach it, each
 with its chains. With impact data of the base commit, and a change that only touches function
 bodies, those files shrink to the test functions (node ids) that ran a changed function in the
-recorded run; a file none of whose tests ran one is left out, and a test that ran one but is not
-reached by the import graph (a plugin, a dynamic import) is added. A file the record did not see
-run whole stays whole, and tests that started processes or lost the tracer stay in whenever
-their file is reached. `narrow` returns the reason instead when the change cannot be narrowed;
-the caller then keeps the import graph's answer.
+recorded run (JavaScript test files stay whole: the runners select them by file); a file none of
+whose tests ran one is left out, and a test that ran one but is not reached by the import graph
+(a plugin, a dynamic import) is added. A file the record did not see run whole stays whole, and
+tests that started processes or lost the tracer stay in whenever their file is reached. `narrow`
+returns the reason instead when the change cannot be narrowed; the caller then keeps the import
+graph's answer.
 """
 
 from __future__ import annotations

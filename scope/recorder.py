@@ -77,10 +77,10 @@ class ImpactRecorder:
         self.functions: dict[tuple[str, int], int] = {}  # (file, first line) → function id
         self.runs: dict[int, array] = {}  # test index → sorted function ids (4 bytes each: big suites stay small)
         self.fixture_runs: dict[int, set[int]] = {}  # id(fixturedef) → function ids
+        self.spawning_fixtures: set[int] = set()  # id(fixturedef)s whose setup started a process
         self.item_fixtures: dict[int, set[int]] = {}  # test index → id(fixturedef)s
         self.spawners: set[int] = set()
         self.untracked: set[int] = set()
-        self.items: dict[str, int] = {}
         self.collected: dict[str, set[str]] = {}  # test file → node ids collected (after deselection)
         self.ran: set[str] = set()
         self.partial: set[str] = set()
@@ -179,9 +179,7 @@ class ImpactRecorder:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items) -> None:
         for item in items:
-            file = self._file_of(item)
-            self.items[file] = self.items.get(file, 0) + 1
-            self.collected.setdefault(file, set()).add(item.nodeid)
+            self.collected.setdefault(self._file_of(item), set()).add(item.nodeid)
 
     def pytest_deselected(self, items) -> None:
         for item in items:
@@ -200,7 +198,7 @@ class ImpactRecorder:
             if outer is not None:
                 outer.update(codes)  # request.getfixturevalue() inside a test: that test ran it too
             if self.spawn & codes:
-                self.fixture_runs.setdefault(-id(fixturedef), set())
+                self.spawning_fixtures.add(id(fixturedef))
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -217,7 +215,7 @@ class ImpactRecorder:
             if self.tracing and sys.gettrace() is not self._trace:
                 self.untracked.add(index)  # a coverage tool or debugger traced instead: this test is not seen
             fixtures = self._fixture_ids(item)
-            if self.os_spawned or self.spawn & codes or any(-f in self.fixture_runs for f in fixtures):
+            if self.os_spawned or self.spawn & codes or fixtures & self.spawning_fixtures:
                 self.spawners.add(index)
             ran = self._functions(codes).union(self.runs.get(index, ()))
             self.runs[index] = array("I", sorted(ran))
@@ -283,9 +281,6 @@ class ImpactRecorder:
         for function in at_import:
             path, line = keys[function]
             import_time.setdefault(path, []).append(line)
-        for lines in executed.values():
-            for tests in lines.values():
-                tests.sort()
         unfinished = {file for file, nodes in self.collected.items() if not nodes <= self.ran}  # -x, Ctrl-C
         partial = self.partial | unfinished
         return {
@@ -294,7 +289,7 @@ class ImpactRecorder:
             "python": ".".join(map(str, sys.version_info[:3])),
             "pytest": pytest.__version__,
             "tests": [[file, name] for (file, name), _ in sorted(self.tests.items(), key=lambda kv: kv[1])],
-            "items": dict(sorted(self.items.items())),
+            "items": {file: len(nodes) for file, nodes in sorted(self.collected.items())},
             "partial": sorted(partial),
             "executed": {p: {k: sorted(v) for k, v in sorted(lines.items())} for p, lines in sorted(executed.items())},
             "import_time": {p: sorted(lines) for p, lines in sorted(import_time.items())},

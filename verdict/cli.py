@@ -21,12 +21,18 @@ def _local_database_url() -> str:
     return f"sqlite:///{data_home / 'verdict' / 'local.db'}"
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from jobs.local import check_local
-
+def _local_settings() -> Settings:
+    """Settings for the local commands: the local database unless DATABASE_URL says otherwise."""
     settings = Settings.from_env()
     if not os.environ.get("DATABASE_URL"):
         settings = settings.with_overrides(database_url=_local_database_url())
+    return settings
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from jobs.local import check_local
+
+    settings = _local_settings()
     verdict = check_local(Path(args.path), settings, base=args.base, runner=args.runner, run_all=args.all)
     report = verdict.report
     if args.json:
@@ -54,9 +60,7 @@ def _local_impact(top: Path):
     """`verdict scope`'s source of impact data: what `verdict check --all` recorded in the local database."""
     from jobs.local import local_impact_loader
 
-    settings = Settings.from_env()
-    if not os.environ.get("DATABASE_URL"):
-        settings = settings.with_overrides(database_url=_local_database_url())
+    settings = _local_settings()
     if not settings.impact:
         return lambda commit: None
     return local_impact_loader(top, settings)

@@ -37,7 +37,7 @@ class Settings:
     run_cpus: float = 1.0
     stale_after: float = 120.0  # seconds without a heartbeat before the reaper finishes a run
     queue_prefix: str = "verdict"  # RQ queue names: <prefix>:checks and <prefix>:runs
-    impact: bool = True  # record impact data on trusted full pytest runs and narrow selections with it
+    impact: bool = True  # record impact data on trusted full pytest/Mocha runs and narrow selections with it
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -25,10 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.scope_eval.projects import Checkout
-from scope.impact import OUTPUT_ENV, RECORDER_MODULE, merge_reports
-
-RECORDER = Path(__file__).resolve().parents[2] / "scope" / "recorder.py"
-JS_RECORDER = RECORDER.with_suffix(".cjs")
+from scope.impact import (
+    JS_RECORDER_PATH,
+    OUTPUT_ENV,
+    RECORDER_MODULE,
+    RECORDER_PATH,
+    TEST_ENV,
+    TRACE_ENV,
+    merge_reports,
+)
 
 
 @dataclass
@@ -73,11 +78,11 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tupl
 def _pytest(co: Checkout, time_limit: float, trace: bool) -> SuiteRun:
     project = co.project
     with tempfile.TemporaryDirectory(prefix="verdict-bench-junit-") as tmp:
-        shutil.copy(RECORDER, Path(tmp) / f"{RECORDER_MODULE}.py")
+        shutil.copy(RECORDER_PATH, Path(tmp) / f"{RECORDER_MODULE}.py")
         report, record = Path(tmp) / "junit.xml", Path(tmp) / "impact.json"
         env = {**os.environ, "PYTHONPATH": f"{co.root / project.source}:{tmp}", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONHASHSEED": "0", "CI": "", "TZ": "UTC", OUTPUT_ENV: str(record),
-               "VERDICT_IMPACT_TRACE": "1" if trace else "0"}
+               TRACE_ENV: "1" if trace else "0"}
         cmd = [co.python or "python", "-m", "pytest", "-q", "-p", RECORDER_MODULE, "-p", "no:cacheprovider",
                "-o", "addopts=", "-o", "junit_family=xunit1", f"--junitxml={report}", "--hypothesis-seed=0",
                "--continue-on-collection-errors", project.tests]
@@ -128,8 +133,8 @@ def _tape(co: Checkout, time_limit: float, trace: bool) -> SuiteRun:
         for i, file in enumerate(test_files(co)):
             left = deadline - time.monotonic()
             record = Path(tmp) / f"{i}.json"
-            extra = {OUTPUT_ENV: str(record), "VERDICT_IMPACT_TEST": file} if trace else {}
-            preload = ["--require", str(JS_RECORDER)] if trace else []
+            extra = {OUTPUT_ENV: str(record), TEST_ENV: file} if trace else {}
+            preload = ["--require", str(JS_RECORDER_PATH)] if trace else []
             code, _ = _run(["node", *preload, str(co.runner), file], co.root, {**env, **extra}, left)
             if code is None:
                 return SuiteRun(usable=False, note=f"timed out after {time_limit:.0f} s (at {file})")

@@ -10,10 +10,8 @@ import sys
 from pathlib import Path
 
 from scope import ImpactMap, ScopeConfig, Selection, changed_files, select_tests
-from scope.impact import OUTPUT_ENV, RECORDER_MODULE
+from scope.impact import OUTPUT_ENV, RECORDER_MODULE, RECORDER_PATH, TRACE_ENV
 from tests.gitrepo import GitRepo
-
-RECORDER = Path(__file__).resolve().parents[2] / "scope" / "recorder.py"
 
 
 class ScopeRepo:
@@ -62,12 +60,12 @@ class ScopeRepo:
         """Run pytest in the work tree, with scope's recorder writing to `record` when given."""
         plugin_dir = self.path.parent / f"{self.path.name}-plugin"
         plugin_dir.mkdir(exist_ok=True)
-        shutil.copyfile(RECORDER, plugin_dir / f"{RECORDER_MODULE}.py")
+        shutil.copyfile(RECORDER_PATH, plugin_dir / f"{RECORDER_MODULE}.py")
         env = {**os.environ, "PYTHONPATH": f"{plugin_dir}:{self.path}", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop(OUTPUT_ENV, None)
         plugins = []
         if record is not None:
-            env.update({OUTPUT_ENV: str(record), "VERDICT_IMPACT_TRACE": "1" if trace else "0"})
+            env.update({OUTPUT_ENV: str(record), TRACE_ENV: "1" if trace else "0"})
             plugins = ["-p", RECORDER_MODULE]
         return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugins, *args],
                               cwd=self.path, env=env, capture_output=True, text=True, timeout=120)

@@ -14,12 +14,10 @@ import subprocess
 import pytest
 
 from scope import ImpactMap
-from scope.impact import OUTPUT_ENV, merge_reports
+from scope.impact import JS_RECORDER_PATH, OUTPUT_ENV, TEST_ENV, merge_reports
 from scope.js_changes import changed_js_functions, changed_regions
-from tests.scope.scoperepo import RECORDER
 from tests.scope.scoperepo import tests_by_file as files_of
 
-JS_RECORDER = RECORDER.with_suffix(".cjs")
 PROJECT = {
     "package.json": '{"name": "shapes", "version": "1.0.0", "main": "index.js"}\n',
     "index.js": "'use strict';\nmodule.exports = { area: require('./lib/area'), label: require('./lib/label') };\n",
@@ -66,8 +64,8 @@ def run_files(repo, *, record: bool) -> tuple[set[str], dict | None]:
     failing, reports = set(), []
     for i, file in enumerate(TESTS):
         out = repo.path.parent / f"v8-{i}.json"
-        env = {**os.environ, OUTPUT_ENV: str(out), "VERDICT_IMPACT_TEST": file} if record else dict(os.environ)
-        preload = ["--require", str(JS_RECORDER)] if record else []
+        env = {**os.environ, OUTPUT_ENV: str(out), TEST_ENV: file} if record else dict(os.environ)
+        preload = ["--require", str(JS_RECORDER_PATH)] if record else []
         proc = subprocess.run(["node", *preload, file], cwd=repo.path, env=env, capture_output=True, timeout=60)
         if proc.returncode != 0:
             failing.add(file)
